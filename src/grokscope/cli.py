@@ -1,0 +1,131 @@
+"""The `grokscope` command line: a thin layer over the Python API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from grokscope.errors import ConfigError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Reproduce, measure and explain grokking.")
+console = Console(width=None if Console().is_terminal else 130)
+
+
+def _fail(error: Exception) -> None:
+    """Bad input ends in one line on stderr and exit code 2, never a traceback."""
+    Console(stderr=True).print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code=2)
+
+
+@app.command()
+def run(
+    config: Annotated[Path, typer.Argument(help="experiment YAML file")],
+    set_: Annotated[list[str] | None, typer.Option("--set", help="override: key.sub=value")] = None,
+    out: Annotated[Path | None, typer.Option(help="run directory (default <out_dir>/<name>)")] = None,
+    overwrite: Annotated[bool, typer.Option(help="discard an existing run of this name")] = False,
+    progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+) -> None:
+    """Train a cohort, detect grokking, and write the run directory (resumes if killed)."""
+    from grokscope.config import load_config
+    from grokscope.experiment import run_experiment
+
+    try:
+        cfg = load_config(config, set_ or [])
+        result = run_experiment(cfg, out, overwrite=overwrite, progress=progress)
+    except ConfigError as exc:
+        _fail(exc)
+    if result.seconds:
+        console.print(f"trained {cfg.train.steps} steps × {len(result.verdicts)} members "
+                      f"in {result.seconds:.1f} s")
+    else:
+        console.print(f"{result.path} had already finished training; events re-read")
+    _print_events(result.events)
+    console.print(f"run directory: {result.path}  (curves: {result.path / 'curves.png'})")
+
+
+@app.command()
+def show(run_dir: Annotated[Path, typer.Argument(help="a run directory")]) -> None:
+    """Print the per-member grokking events of a run."""
+    from grokscope.store import RunStore
+
+    store = RunStore(run_dir)
+    try:
+        store.read_config()
+    except ConfigError as exc:
+        _fail(exc)
+    events = store.read_events()
+    if not events:
+        _fail(ConfigError(f"run: {run_dir} has no events yet (still training, or killed before "
+                          "its end: run it again to resume)"))
+    _print_events(events)
+
+
+@app.command()
+def plot(run_dir: Annotated[Path, typer.Argument(help="a run directory")]) -> None:
+    """Redraw curves.png of a run (also for a run still training: what is flushed so far)."""
+    from grokscope.experiment import load_run
+    from grokscope.report import plot_curves
+
+    try:
+        cfg, store = load_run(run_dir)
+    except ConfigError as exc:
+        _fail(exc)
+    events = (store.read_events() or {}).get("members")
+    table = store.load_metrics()
+    if events is None:
+        n = len(set(table["member"].to_pylist())) if table.num_rows else 0
+        events = [{"member": k} for k in range(n)]
+    path = plot_curves(table, events, store.curves_path, title=cfg.name)
+    console.print(f"wrote {path}")
+
+
+@app.command()
+def tasks() -> None:
+    """List the tasks and, for `modular`, its operations."""
+    from grokscope.tasks import OPERATIONS, TASKS
+
+    for name, doc in TASKS.items():
+        console.print(f"[bold]{name}[/bold]: {doc}")
+    console.print("  ops: " + ", ".join(OPERATIONS))
+
+
+def _fmt(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)
+
+
+EVENT_COLUMNS = {  # header: key in events.json
+    "member": "member", "seed": "seed", "frac": "fraction", "lr": "lr", "wd": "weight_decay",
+    "α": "init_scale", "verdict": "verdict", "α0": "alpha0", "α1": "alpha1", "delay": "delay",
+    "ΔS": "delta_S", "S": "support", "train": "final_train_acc", "test": "final_test_acc",
+}
+
+
+def _print_events(events: dict) -> None:
+    table = Table(title="grokking events per member (Carvalho et al. 2025, Def. 3.1)")
+    for header in EVENT_COLUMNS:
+        table.add_column(header, justify="left" if header == "verdict" else "right")
+    for row in events["members"]:
+        cells = [_fmt(row.get(key)) for key in EVENT_COLUMNS.values()]
+        if row.get("censored"):
+            cells[list(EVENT_COLUMNS).index("S")] += "+"
+        table.add_row(*cells)
+    console.print(table)
+    counts: dict[str, int] = {}
+    for row in events["members"]:
+        counts[row["verdict"]] = counts.get(row["verdict"], 0) + 1
+    console.print("verdicts: " + ", ".join(f"{k} {v}" for v, k in counts.items()))
+    if any(r.get("censored") for r in events["members"]):
+        console.print("S+ : support cut short by the end of training (still >= sigma_E there)")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,208 @@
+"""Experiment configuration: one validated schema, loaded from YAML with dotted overrides.
+
+Fields marked *per-member* take a scalar (shared by every member) or a list with one value per
+cohort member; that is how one cohort holds seeds, splits and hyper-parameters side by side.
+Defaults reproduce the Nanda et al. 2023 recipe (1-layer transformer, a+b mod 113, 30% data).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from grokscope.errors import ConfigError
+
+PositiveFloat = Annotated[float, Field(gt=0)]
+Fraction = Annotated[float, Field(gt=0, lt=1)]
+Beta = Annotated[float, Field(ge=0, lt=1)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ModularTaskConfig(Strict):
+    """All pairs (a, b) of Z_p labelled op(a, b) mod p."""
+
+    name: Literal["modular"] = "modular"
+    p: Annotated[int, Field(ge=2)] = 113
+    op: str = "a+b"
+
+
+class UniformSplitConfig(Strict):
+    """Each member trains on a uniform random `fraction` of the examples."""
+
+    name: Literal["uniform"] = "uniform"
+    fraction: Fraction | list[Fraction] = 0.3  # per-member
+    seed: int | list[int] | None = None  # per-member; None: the member's own seed
+
+
+class MLPConfig(Strict):
+    name: Literal["mlp"] = "mlp"
+    embed_dim: Annotated[int, Field(ge=1)] = 128
+    width: Annotated[int, Field(ge=1)] = 256
+    depth: Annotated[int, Field(ge=1)] = 1
+    activation: Literal["relu", "gelu", "silu", "tanh", "quadratic"] = "relu"
+    combine: Literal["concat", "sum"] = "concat"
+    bias: bool = True
+    init_scale: PositiveFloat | list[PositiveFloat] = 1.0  # per-member (Omnigrok's alpha)
+
+
+class TransformerConfig(Strict):
+    name: Literal["transformer"] = "transformer"
+    n_layers: Annotated[int, Field(ge=1, le=2)] = 1
+    d_model: Annotated[int, Field(ge=1)] = 128
+    n_heads: Annotated[int, Field(ge=1)] = 4
+    d_mlp: Annotated[int, Field(ge=1)] = 512
+    layer_norm: bool = False
+    activation: Literal["relu", "gelu", "silu", "tanh", "quadratic"] = "relu"
+    init_scale: PositiveFloat | list[PositiveFloat] = 1.0  # per-member
+
+    @model_validator(mode="after")
+    def _heads_divide(self) -> TransformerConfig:
+        if self.d_model % self.n_heads:
+            raise ValueError(
+                f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})"
+            )
+        return self
+
+
+class OptimConfig(Strict):
+    """AdamW with decoupled weight decay, exactly as torch.optim.AdamW, one step for all members."""
+
+    name: Literal["adamw"] = "adamw"
+    lr: PositiveFloat | list[PositiveFloat] = 1e-3  # per-member
+    weight_decay: Annotated[float, Field(ge=0)] | list[Annotated[float, Field(ge=0)]] = 1.0
+    betas: tuple[Beta, Beta] | list[tuple[Beta, Beta]] = (0.9, 0.98)  # per-member
+    eps: PositiveFloat = 1e-8
+    warmup_steps: Annotated[int, Field(ge=0)] = 0  # linear warm-up (Power et al. use 10)
+    grad_clip: PositiveFloat | None = None  # per-member global-norm clipping
+
+
+class TrainConfig(Strict):
+    steps: Annotated[int, Field(ge=1)] = 20_000
+    batch_size: Annotated[int, Field(ge=1)] | None = None  # None: full batch
+    log_every: Annotated[int, Field(ge=1)] = 10
+    checkpoint_every: Annotated[int, Field(ge=1)] = 1000
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    loss: Literal["cross_entropy", "mse"] = "cross_entropy"
+    loss_dtype: Literal["float32", "float64"] = "float32"  # precision of softmax/loss
+    threads: Annotated[int, Field(ge=1)] | None = None  # torch CPU threads; None: torch default
+
+
+class CohortConfig(Strict):
+    members: Annotated[int, Field(ge=1)] | None = None  # None: inferred from per-member lists
+    seed: int | list[int] = 0  # per-member; a scalar s gives seeds s, s+1, ..., s+E-1
+
+
+class DetectConfig(Strict):
+    """Thresholds of the grokking detector (Carvalho et al. 2025, Def. 3.1); see detection."""
+
+    train_threshold: Annotated[float, Field(gt=0, le=1)] = 0.99
+    delta: Annotated[float, Field(ge=0, lt=1)] = 0.01
+    min_delay_ratio: Annotated[float, Field(ge=0)] = 1.0
+    min_delay_steps: Annotated[int, Field(ge=0)] = 0
+    min_intensity: Annotated[float, Field(ge=0)] = 0.02
+    support_ratio: Annotated[float, Field(ge=0)] = 2.0
+    relapse_tolerance: Annotated[float, Field(ge=0)] = 0.02
+    relapse_patience: Annotated[float, Field(ge=0)] = 0.1
+    tail_fraction: Annotated[float, Field(gt=0, le=1)] = 0.1
+
+
+class ExperimentConfig(Strict):
+    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")] = "run"
+    out_dir: str = "runs"
+    task: ModularTaskConfig = ModularTaskConfig()
+    split: UniformSplitConfig = UniformSplitConfig()
+    model: Annotated[MLPConfig | TransformerConfig, Field(discriminator="name")] = (
+        TransformerConfig()
+    )
+    optim: OptimConfig = OptimConfig()
+    train: TrainConfig = TrainConfig()
+    cohort: CohortConfig = CohortConfig()
+    detect: DetectConfig = DetectConfig()
+
+
+def _format_error(error: dict[str, Any], data: dict[str, Any]) -> str:
+    """One line naming the key, the value and what is allowed."""
+    loc = [str(part) for part in error["loc"] if not str(part).startswith(("function-", "list["))]
+    # pydantic adds union-branch names ('float', 'list[...]', 'tuple[...]') to the location
+    loc = [p for p in loc if p not in {"float", "int", "str", "tuple[float, float]"}]
+    key = ".".join(loc) or "config"
+    kind, msg = error["type"], error["msg"]
+    if kind == "extra_forbidden":
+        parent = _lookup_model(loc[:-1])
+        allowed = ", ".join(parent.model_fields) if parent else "see docs/config.md"
+        return f"{key}: unknown key (allowed: {allowed})"
+    if kind == "union_tag_invalid":
+        tag = error.get("ctx", {}).get("tag")
+        allowed = error.get("ctx", {}).get("expected_tags", "")
+        return f"{key}.name: unknown value {tag!r} (allowed: {allowed})"
+    value = error.get("input")
+    msg = msg.removeprefix("Value error, ")
+    return f"{key}: {msg}, got {value!r}"
+
+
+def _lookup_model(loc: list[str]) -> type[BaseModel] | None:
+    """The schema class at a dotted location, to list its allowed keys."""
+    model: type[BaseModel] = ExperimentConfig
+    for part in loc:
+        field = model.model_fields.get(part)
+        if field is None:
+            if part in {"mlp", "transformer"}:
+                return MLPConfig if part == "mlp" else TransformerConfig
+            return None
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            model = annotation
+        else:
+            return None
+    return model
+
+
+def parse_config(data: dict[str, Any]) -> ExperimentConfig:
+    """Validate a config dict; raise ConfigError with one line per problem."""
+    try:
+        return ExperimentConfig.model_validate(data)
+    except ValidationError as exc:
+        lines = [_format_error(e, data) for e in exc.errors()]
+        raise ConfigError("config error: " + "; ".join(dict.fromkeys(lines))) from None
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply `key.sub=value` strings; values are parsed as YAML (`0.5`, `[1, 2]`, `true`)."""
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"--set: expected key=value, got {item!r}")
+        key, raw = item.split("=", 1)
+        node = data
+        parts = key.strip().split(".")
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"--set: {'.'.join(parts)}: {part!r} is not a section")
+            node = child
+        node[parts[-1]] = yaml.safe_load(raw)
+    return data
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
+    """Load a YAML experiment file, apply `--set` overrides, validate."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config: no such file {str(path)!r}")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config: {path} is not valid YAML ({exc.__class__.__name__})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config: {path} must hold a mapping of keys, got {type(data).__name__}")
+    return parse_config(apply_overrides(data, overrides or []))
+
+
+def dump_config(config: ExperimentConfig) -> str:
+    """The fully resolved config as YAML: re-runnable on its own."""
+    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)

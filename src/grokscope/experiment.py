@@ -1,0 +1,124 @@
+"""Run an experiment end to end: train the cohort, detect grokking, store and plot the results.
+
+This is the Python API behind `grokscope run`; the CLI only parses arguments and prints.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+
+from grokscope.config import ExperimentConfig, dump_config, parse_config
+from grokscope.detection import detect
+from grokscope.errors import ConfigError
+from grokscope.report import plot_curves
+from grokscope.store import RunStore, curves
+from grokscope.training.cohort import Cohort
+from grokscope.training.loop import train
+from grokscope.training.members import resolve_members
+from grokscope.training.progress import RunProgress
+
+
+@dataclass
+class RunResult:
+    path: Path
+    events: dict[str, Any]
+    seconds: float  # training wall-clock of this invocation
+
+    @property
+    def verdicts(self) -> list[str]:
+        return [m["verdict"] for m in self.events["members"]]
+
+
+# Sections that do not change what is trained: editing them re-detects, never retrains.
+ANALYSIS_KEYS = ("detect",)
+
+
+def _training_part(config_text: str) -> dict[str, Any]:
+    data = yaml.safe_load(config_text)
+    return {k: v for k, v in data.items() if k not in ANALYSIS_KEYS}
+
+
+def _prepare(store: RunStore, config_text: str, overwrite: bool) -> bool:
+    """Create or check the run directory; True when the stored events must be recomputed."""
+    if store.path.exists() and overwrite:
+        shutil.rmtree(store.path)
+    if not store.has_config():
+        store.write_config(config_text)
+        return False
+    stored = store.read_config()
+    if _training_part(stored) != _training_part(config_text):
+        raise ConfigError(
+            f"run: {store.path} holds a run with a different config; pass --overwrite to "
+            f"replace it, or give this run another name (--set name=...)"
+        )
+    if stored != config_text:  # only the analysis settings changed
+        store.write_config(config_text)
+        return True
+    return False
+
+
+def run_experiment(config: ExperimentConfig, run_dir: str | Path | None = None,
+                   overwrite: bool = False, progress: bool = True) -> RunResult:
+    """Train (or resume, or just re-read) the run of `config` and return its events.
+
+    The run lives in `run_dir` (default `<out_dir>/<name>`). Same config and a checkpoint:
+    resume. Finished: nothing is trained again.
+    """
+    store = RunStore(run_dir or Path(config.out_dir) / config.name)
+    redetect = _prepare(store, dump_config(config), overwrite)
+    events = store.read_events()
+    if events and events.get("finished"):
+        if redetect:
+            events = finalize(store, config, None, events.get("train_seconds"))
+        return RunResult(store.path, events, 0.0)
+    if config.train.threads:
+        torch.set_num_threads(config.train.threads)
+    cohort = Cohort(config)
+    checkpoint = store.load_checkpoint()
+    start = checkpoint["step"] if checkpoint else 0
+    t0 = time.perf_counter()
+    with RunProgress(config.train.steps, cohort.n_members, start, config.detect,
+                     enabled=progress) as bar:
+        train(cohort, store, on_log=bar.on_log)
+    seconds = time.perf_counter() - t0
+    events = finalize(store, config, cohort, seconds)
+    return RunResult(store.path, events, seconds)
+
+
+def finalize(store: RunStore, config: ExperimentConfig, cohort: Cohort | None = None,
+             seconds: float | None = None) -> dict[str, Any]:
+    """Consolidate metrics, detect grokking per member, write events.json and curves.png."""
+    store.consolidate()
+    table = store.load_metrics()
+    members = cohort.members if cohort else resolve_members(config)
+    rows = []
+    for index, spec in enumerate(members):
+        c = curves(table, index)
+        found = detect(c["steps"], c["train_acc"], c["test_acc"], config.detect)
+        rows.append({"member": index, **spec.as_dict(), **found.as_dict()})
+    events = {
+        "finished": True,
+        "steps": config.train.steps,
+        "device": str(cohort.device) if cohort else None,
+        "train_seconds": seconds,
+        "detector": config.detect.model_dump(),
+        "members": rows,
+    }
+    store.write_events(events)
+    plot_curves(table, rows, store.curves_path,
+                title=f"{config.name}: {config.task.name} {config.task.op} mod {config.task.p}, "
+                      f"{config.model.name}")
+    return events
+
+
+def load_run(path: str | Path) -> tuple[ExperimentConfig, RunStore]:
+    """The config and store of an existing run directory."""
+    store = RunStore(path)
+    return parse_config(yaml.safe_load(store.read_config())), store

@@ -1,0 +1,98 @@
+"""Cohort building blocks: parameters with a leading member axis and per-member init.
+
+Every parameter has shape `(E, ...)`. A member's initial values are drawn from a generator
+seeded with that member's seed only, in a fixed parameter order, so member k of any cohort is
+initialised exactly as the same member trained alone.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+Init = Callable[[torch.Generator, tuple[int, ...]], torch.Tensor]
+
+
+def uniform_init(bound: float) -> Init:
+    """U(-bound, bound): PyTorch's nn.Linear default uses bound = 1/sqrt(fan_in)."""
+    return lambda g, shape: (torch.rand(shape, generator=g) * 2 - 1) * bound
+
+
+def normal_init(std: float) -> Init:
+    return lambda g, shape: torch.randn(shape, generator=g) * std
+
+
+def constant_init(value: float) -> Init:
+    return lambda g, shape: torch.full(shape, float(value))
+
+
+class CohortModule(nn.Module):
+    """An nn.Module whose parameters carry a member axis and an init rule each."""
+
+    def __init__(self, n_members: int) -> None:
+        super().__init__()
+        self.n_members = n_members
+        self._inits: dict[str, Init] = {}
+
+    def add_param(self, name: str, shape: Sequence[int], init: Init) -> None:
+        self.register_parameter(name, nn.Parameter(torch.empty(self.n_members, *shape)))
+        self._inits[name] = init
+
+    def initialize(self, seeds: Sequence[int], init_scales: Sequence[float]) -> None:
+        """Draw every member's parameters from its own seed, times its init scale alpha.
+
+        Omnigrok (Liu et al. 2023) scales *all* initial weights by alpha; so do we.
+        """
+        named = [
+            (module, name, param)
+            for module in self.modules()
+            if isinstance(module, CohortModule)
+            for name, param in module.named_parameters(recurse=False)
+        ]
+        with torch.no_grad():
+            for member, (seed, scale) in enumerate(zip(seeds, init_scales, strict=True)):
+                generator = torch.Generator().manual_seed(int(seed))
+                for module, name, param in named:
+                    value = module._inits[name](generator, tuple(param.shape[1:]))
+                    param[member].copy_(value * float(scale))
+
+
+def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """Per-member affine map: x `(E, ..., i)`, weight `(E, i, o)`, bias `(E, o)` -> `(E, ..., o)`."""
+    n_members, d_in = x.shape[0], x.shape[-1]
+    flat = x.reshape(n_members, -1, d_in)  # (E, M, i)
+    if bias is None:
+        out = torch.bmm(flat, weight)
+    else:
+        out = torch.baddbmm(bias.unsqueeze(1), flat, weight)
+    return out.reshape(*x.shape[:-1], weight.shape[-1])
+
+
+def embed(tokens: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+    """Per-member lookup: tokens `(E, N, T)` into table `(E, V, d)` -> `(E, N, T, d)`."""
+    n_members, vocab, dim = table.shape
+    offset = torch.arange(n_members, device=tokens.device).view(-1, *[1] * (tokens.dim() - 1))
+    return F.embedding(tokens + offset * vocab, table.reshape(n_members * vocab, dim))
+
+
+def layer_norm(x: torch.Tensor, gain: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """LayerNorm with per-member affine parameters `(E, d)`."""
+    shape = (x.shape[0],) + (1,) * (x.dim() - 2) + (x.shape[-1],)
+    return F.layer_norm(x, x.shape[-1:]) * gain.view(shape) + bias.view(shape)
+
+
+ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "relu": torch.relu,
+    "gelu": F.gelu,
+    "silu": F.silu,
+    "tanh": torch.tanh,
+    "quadratic": torch.square,  # Gromov 2023's solvable model of modular arithmetic
+}
+
+
+def fan_in_bound(fan_in: int) -> float:
+    return 1.0 / math.sqrt(fan_in)

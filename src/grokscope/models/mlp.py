@@ -1,0 +1,67 @@
+"""Cohort MLP: embed the operands, combine them, hidden layers, linear readout."""
+
+from __future__ import annotations
+
+import torch
+
+from grokscope.models.cohort import (
+    ACTIVATIONS,
+    CohortModule,
+    embed,
+    fan_in_bound,
+    linear,
+    normal_init,
+    uniform_init,
+)
+
+
+class CohortMLP(CohortModule):
+    """E independent MLPs over token inputs, trained as one batched model.
+
+    Layout (Liu et al. 2022, Gromov 2023, Prieto et al. 2025 use variants of it): each of the
+    T input tokens is embedded (N(0, 1), PyTorch's nn.Embedding default); the embeddings are
+    concatenated (T*d inputs) or summed (d inputs, as a 2-hot input into a bias-free layer);
+    then `depth` hidden layers of `width` units and a linear readout over the classes. Linear
+    layers use PyTorch's default U(-1/sqrt(fan_in), 1/sqrt(fan_in)) init.
+    """
+
+    def __init__(
+        self,
+        n_members: int,
+        vocab_size: int,
+        n_classes: int,
+        n_tokens: int = 2,
+        embed_dim: int = 128,
+        width: int = 256,
+        depth: int = 1,
+        activation: str = "relu",
+        combine: str = "concat",
+        bias: bool = True,
+    ) -> None:
+        super().__init__(n_members)
+        self.combine, self.depth, self.use_bias = combine, depth, bias
+        self.act = ACTIVATIONS[activation]
+        self.add_param("embed", (vocab_size, embed_dim), normal_init(1.0))
+        d_in = embed_dim * n_tokens if combine == "concat" else embed_dim
+        for layer in range(depth):
+            bound = fan_in_bound(d_in)
+            self.add_param(f"w{layer}", (d_in, width), uniform_init(bound))
+            if bias:
+                self.add_param(f"b{layer}", (width,), uniform_init(bound))
+            d_in = width
+        self.add_param("w_out", (d_in, n_classes), uniform_init(fan_in_bound(d_in)))
+        if bias:
+            self.add_param("b_out", (n_classes,), uniform_init(fan_in_bound(d_in)))
+
+    def features(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Penultimate representation `(E, N, width)` of tokens `(E, N, T)`."""
+        x = embed(tokens, self.embed)  # (E, N, T, d)
+        h = x.flatten(-2) if self.combine == "concat" else x.sum(-2)
+        for layer in range(self.depth):
+            b = getattr(self, f"b{layer}") if self.use_bias else None
+            h = self.act(linear(h, getattr(self, f"w{layer}"), b))
+        return h
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Logits `(E, N, C)`."""
+        return linear(self.features(tokens), self.w_out, self.b_out if self.use_bias else None)

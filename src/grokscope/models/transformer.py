@@ -1,0 +1,115 @@
+"""Cohort decoder-only transformer for `a b =` inputs (Power et al. 2022, Nanda et al. 2023).
+
+Attention is written out by hand: with 3 tokens, PyTorch's fused attention is ~10x slower and
+breaks under vmap/compile (measured, research/anchors.md). The last layer computes queries,
+MLP and unembedding at the `=` position only, since only that position feeds the logits; keys
+and values still cover every position. This cuts the FLOPs ~2.2x with identical logits.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from grokscope.models.cohort import (
+    ACTIVATIONS,
+    CohortModule,
+    constant_init,
+    embed,
+    layer_norm,
+    linear,
+    normal_init,
+)
+
+
+class Block(CohortModule):
+    """Attention + MLP residual block, weights as in Nanda et al. 2023 (N(0, 1/fan_in))."""
+
+    def __init__(
+        self, n_members: int, d_model: int, n_heads: int, d_mlp: int, ln: bool, act: str
+    ) -> None:
+        super().__init__(n_members)
+        self.n_heads, self.d_head, self.ln = n_heads, d_model // n_heads, ln
+        self.act = ACTIVATIONS[act]
+        std = 1 / math.sqrt(d_model)
+        for name in ("w_q", "w_k", "w_v", "w_o"):
+            self.add_param(name, (d_model, d_model), normal_init(std))
+        self.add_param("w_in", (d_model, d_mlp), normal_init(std))
+        self.add_param("b_in", (d_mlp,), constant_init(0.0))
+        self.add_param("w_out", (d_mlp, d_model), normal_init(1 / math.sqrt(d_mlp)))
+        self.add_param("b_out", (d_model,), constant_init(0.0))
+        if ln:
+            for name in ("ln1", "ln2"):
+                self.add_param(f"{name}_g", (d_model,), constant_init(1.0))
+                self.add_param(f"{name}_b", (d_model,), constant_init(0.0))
+
+    def _heads(self, x: torch.Tensor) -> torch.Tensor:
+        return x.unflatten(-1, (self.n_heads, self.d_head))  # (..., H, dh)
+
+    def _mlp(self, x: torch.Tensor) -> torch.Tensor:
+        h = layer_norm(x, self.ln2_g, self.ln2_b) if self.ln else x
+        return x + linear(self.act(linear(h, self.w_in, self.b_in)), self.w_out, self.b_out)
+
+    def forward(self, x: torch.Tensor, last_only: bool) -> torch.Tensor:
+        """x `(E, N, T, d)` -> `(E, N, T, d)`, or `(E, N, d)` at the last position if last_only."""
+        h = layer_norm(x, self.ln1_g, self.ln1_b) if self.ln else x
+        k = self._heads(linear(h, self.w_k))  # (E, N, T, H, dh)
+        v = self._heads(linear(h, self.w_v))
+        scale = 1 / math.sqrt(self.d_head)
+        if last_only:
+            q = self._heads(linear(h[:, :, -1], self.w_q))  # (E, N, H, dh)
+            scores = (q.unsqueeze(2) * k).sum(-1) * scale  # (E, N, T, H): all keys visible
+            z = (scores.softmax(dim=2).unsqueeze(-1) * v).sum(2)  # (E, N, H, dh)
+            x = x[:, :, -1] + linear(z.flatten(-2), self.w_o)  # (E, N, d)
+        else:
+            q = self._heads(linear(h, self.w_q))  # (E, N, T, H, dh)
+            scores = (q.unsqueeze(3) * k.unsqueeze(2)).sum(-1) * scale  # (E, N, Tq, Tk, H)
+            t = x.shape[2]
+            causal = torch.ones(t, t, dtype=torch.bool, device=x.device).tril()
+            scores = scores.masked_fill(~causal[:, :, None], float("-inf"))
+            z = (scores.softmax(dim=3).unsqueeze(-1) * v.unsqueeze(2)).sum(3)  # (E, N, Tq, H, dh)
+            x = x + linear(z.flatten(-2), self.w_o)
+        return self._mlp(x)
+
+
+class CohortTransformer(CohortModule):
+    """E independent decoder-only transformers reading `a b =`, predicting at `=`."""
+
+    def __init__(
+        self,
+        n_members: int,
+        vocab_size: int,
+        n_classes: int,
+        n_tokens: int = 2,
+        n_layers: int = 1,
+        d_model: int = 128,
+        n_heads: int = 4,
+        d_mlp: int = 512,
+        layer_norm: bool = False,
+        activation: str = "relu",
+    ) -> None:
+        super().__init__(n_members)
+        self.eq_token, self.ln = vocab_size, layer_norm  # `=` gets the id after the operands
+        self.add_param("embed", (vocab_size + 1, d_model), normal_init(1 / math.sqrt(d_model)))
+        self.add_param("pos", (n_tokens + 1, d_model), normal_init(1 / math.sqrt(d_model)))
+        self.blocks = torch.nn.ModuleList(
+            Block(n_members, d_model, n_heads, d_mlp, layer_norm, activation)
+            for _ in range(n_layers)
+        )
+        if layer_norm:
+            self.add_param("ln_f_g", (d_model,), constant_init(1.0))
+            self.add_param("ln_f_b", (d_model,), constant_init(0.0))
+        self.add_param("unembed", (d_model, n_classes), normal_init(1 / math.sqrt(d_model)))
+
+    def features(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Residual stream at `=` after the last block, `(E, N, d)`, for tokens `(E, N, T)`."""
+        eq = torch.full_like(tokens[..., :1], self.eq_token)
+        x = embed(torch.cat([tokens, eq], dim=-1), self.embed) + self.pos.unsqueeze(1)  # (E, N, T+1, d)
+        for i, block in enumerate(self.blocks):
+            x = block(x, last_only=i == len(self.blocks) - 1)
+        return layer_norm(x, self.ln_f_g, self.ln_f_b) if self.ln else x
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Logits `(E, N, C)`."""
+        return linear(self.features(tokens), self.unembed)

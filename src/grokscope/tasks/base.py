@@ -1,0 +1,50 @@
+"""The common task interface: every task builds all of its examples once, as tensors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+
+@dataclass
+class TaskData:
+    """All examples of a task, built once and shared by every cohort member.
+
+    Attributes:
+        name: task name as registered.
+        inputs: `(N, T)` token ids for token tasks, `(N, D)` floats for feature tasks.
+        labels: `(N,)` class ids.
+        n_classes: size of the readout.
+        vocab_size: number of distinct input tokens (token tasks), else None.
+        groups: named `(N,)` integer ids (operands, subclasses) that probes and splits use.
+        meta: task parameters, for the record.
+    """
+
+    name: str
+    inputs: torch.Tensor
+    labels: torch.Tensor
+    n_classes: int
+    vocab_size: int | None = None
+    groups: dict[str, torch.Tensor] = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def n_examples(self) -> int:
+        return int(self.labels.shape[0])
+
+    @property
+    def kind(self) -> str:
+        """'tokens' or 'features': which model families can read the inputs."""
+        return "tokens" if self.vocab_size is not None else "features"
+
+    def to(self, device: torch.device | str) -> TaskData:
+        return TaskData(
+            name=self.name,
+            inputs=self.inputs.to(device),
+            labels=self.labels.to(device),
+            n_classes=self.n_classes,
+            vocab_size=self.vocab_size,
+            groups={k: v.to(device) for k, v in self.groups.items()},
+            meta=dict(self.meta),
+        )

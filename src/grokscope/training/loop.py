@@ -1,0 +1,72 @@
+"""The step loop: train, evaluate every `log_every` steps, flush and checkpoint, resume."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from grokscope.store import MetricLog, RunStore
+from grokscope.training.cohort import Cohort
+
+OnLog = Callable[[int, dict[str, list[float]]], None]
+SUMMARY = ("train_loss", "train_acc", "test_loss", "test_acc")
+
+
+def _resume_step(store: RunStore, cohort: Cohort) -> int | None:
+    """Load the last checkpoint into the cohort; its step, or None for a fresh start."""
+    state = store.load_checkpoint()
+    if state is None:
+        return None
+    cohort.load_state_dict(state["cohort"])
+    return int(state["step"])
+
+
+def train(cohort: Cohort, store: RunStore, on_log: OnLog | None = None,
+          drain_every: int = 10) -> int:
+    """Train the cohort to `train.steps`, continuing from the store's checkpoint if any.
+
+    Step s means "after s updates". Metrics of logged steps stay on the device and are copied
+    to the host in blocks of `drain_every` logs; at every checkpoint the rows up to that step
+    are flushed as one Parquet part, then the checkpoint is written. A run killed at any point
+    restarts from its last checkpoint and drops the parts written after it.
+    Returns the step it started from.
+    """
+    cfg = cohort.config.train
+    resumed = _resume_step(store, cohort)
+    start = resumed or 0
+    store.truncate_after(start)
+    log, pending = MetricLog(), []
+
+    def drain() -> None:
+        if not pending:
+            return
+        host = torch.stack([torch.stack(v) for _, v in pending]).cpu().numpy()  # (K, 4, E)
+        for (step, _), values in zip(pending, host, strict=True):
+            columns = dict(zip(SUMMARY, values, strict=True))
+            log.add(step, **columns)
+            if on_log:
+                on_log(step, {k: v.tolist() for k, v in columns.items()})
+        pending.clear()
+
+    for step in range(start, cfg.steps + 1):
+        if resumed is None or step > start:
+            if step % cfg.log_every == 0 or step == cfg.steps:
+                ev = cohort.evaluate()
+                pending.append((step, [getattr(ev, name) for name in SUMMARY]))
+                if len(pending) >= drain_every:
+                    drain()
+            if step > start and (step % cfg.checkpoint_every == 0 or step == cfg.steps):
+                drain()
+                store.append_metrics(log.to_table(), step)
+                log.clear()
+                store.save_checkpoint(_checkpoint(cohort, step))
+        if step == cfg.steps:
+            break
+        cohort.step()
+    return start
+
+
+def _checkpoint(cohort: Cohort, step: int) -> dict[str, Any]:
+    return {"step": step, "cohort": cohort.state_dict(), "torch": torch.__version__}

@@ -1,0 +1,32 @@
+"""Per-example losses over a cohort's logits, in an explicit precision.
+
+Precision is a recorded setting, not an accident: float32 softmax can collapse (Prieto et al.
+2025), Nanda et al. compute the loss in float64.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def per_example_loss(
+    logits: torch.Tensor, labels: torch.Tensor, kind: str = "cross_entropy", dtype: str = "float32"
+) -> torch.Tensor:
+    """logits `(E, n, C)`, labels `(E, n)` or `(n,)` -> loss `(E, n)`.
+
+    `mse` is Omnigrok's (Liu et al. 2023) squared error to one-hot targets, averaged over the
+    classes as nn.MSELoss does.
+    """
+    logits = logits.to(DTYPES[dtype])
+    labels = labels.expand(logits.shape[:-1])
+    if kind == "cross_entropy":
+        return F.cross_entropy(logits.flatten(0, 1), labels.flatten(), reduction="none").view(
+            labels.shape
+        )
+    if kind == "mse":
+        target = F.one_hot(labels, logits.shape[-1]).to(logits.dtype)
+        return (logits - target).pow(2).mean(-1)
+    raise ValueError(f"train.loss must be one of cross_entropy, mse; got {kind!r}")

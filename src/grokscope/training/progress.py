@@ -1,0 +1,48 @@
+"""A progress bar for a training run: steps/s, best test accuracy, memorized and grokked counts."""
+
+from __future__ import annotations
+
+import time
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from grokscope.config import DetectConfig
+from grokscope.detection import OnlineStatus
+
+
+class RunProgress:
+    """Live bar on a terminal; one plain line per ~10% elsewhere (CI logs, Ray workers)."""
+
+    def __init__(self, total: int, n_members: int, start: int = 0, detect: DetectConfig | None = None,
+                 console: Console | None = None, enabled: bool = True) -> None:
+        self.console = console or Console(stderr=True)
+        self.status = OnlineStatus(n_members, detect)
+        self.total, self.start, self.n = total, start, n_members
+        self.live = enabled and self.console.is_terminal
+        self.enabled = enabled
+        self.t0 = time.perf_counter()
+        self.next_line = start + total // 10
+        self.bar = Progress(
+            TextColumn("[bold]train"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+            TextColumn("{task.fields[rate]} steps/s"), TextColumn("{task.fields[info]}"),
+            TimeRemainingColumn(), console=self.console, disable=not self.live,
+        )
+        self.task = self.bar.add_task("train", total=total, completed=start, rate="-", info="")
+
+    def __enter__(self) -> RunProgress:
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.__exit__(*exc)
+
+    def on_log(self, step: int, values: dict[str, list[float]]) -> None:
+        self.status.update(step, values["train_acc"], values["test_acc"])
+        rate = (step - self.start) / max(time.perf_counter() - self.t0, 1e-9)
+        info = (f"best test {self.status.best_test:.3f} · memorized {self.status.memorized}/"
+                f"{self.n} · grokked {self.status.grokked}/{self.n}")
+        self.bar.update(self.task, completed=step, rate=f"{rate:.1f}", info=info)
+        if self.enabled and not self.live and (step >= self.next_line or step == self.total):
+            self.next_line += max(1, self.total // 10)
+            self.console.print(f"step {step}/{self.total} · {rate:.1f} steps/s · {info}")
