@@ -126,41 +126,57 @@ class ExperimentConfig(Strict):
     detect: DetectConfig = DetectConfig()
 
 
-def _format_error(error: dict[str, Any], data: dict[str, Any]) -> str:
-    """One line naming the key, the value and what is allowed."""
-    loc = [str(part) for part in error["loc"] if not str(part).startswith(("function-", "list["))]
-    # pydantic adds union-branch names ('float', 'list[...]', 'tuple[...]') to the location
-    loc = [p for p in loc if p not in {"float", "int", "str", "tuple[float, float]"}]
-    key = ".".join(loc) or "config"
-    kind, msg = error["type"], error["msg"]
-    if kind == "extra_forbidden":
-        parent = _lookup_model(loc[:-1])
-        allowed = ", ".join(parent.model_fields) if parent else "see docs/config.md"
-        return f"{key}: unknown key (allowed: {allowed})"
-    if kind == "union_tag_invalid":
-        tag = error.get("ctx", {}).get("tag")
-        allowed = error.get("ctx", {}).get("expected_tags", "")
-        return f"{key}.name: unknown value {tag!r} (allowed: {allowed})"
-    value = error.get("input")
-    msg = msg.removeprefix("Value error, ")
-    return f"{key}: {msg}, got {value!r}"
+MODELS: dict[str, type[BaseModel]] = {"mlp": MLPConfig, "transformer": TransformerConfig}
 
 
-def _lookup_model(loc: list[str]) -> type[BaseModel] | None:
-    """The schema class at a dotted location, to list its allowed keys."""
+def _schema_at(loc: list[str]) -> type[BaseModel] | None:
+    """The schema class at a location such as ['model', 'transformer'] (tags pick the model)."""
     model: type[BaseModel] = ExperimentConfig
     for part in loc:
+        if part in MODELS:
+            model = MODELS[part]
+            continue
         field = model.model_fields.get(part)
-        if field is None:
-            if part in {"mlp", "transformer"}:
-                return MLPConfig if part == "mlp" else TransformerConfig
-            return None
-        annotation = field.annotation
+        annotation = field.annotation if field else None
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             model = annotation
-        else:
+        elif part != "model":
             return None
     return model
+
+
+def _format_error(error: dict[str, Any]) -> str:
+    """One line naming the key, the value and what is allowed."""
+    loc = [str(part) for part in error["loc"]]
+    # pydantic puts union-branch names ('float', 'list[...]', model tags) in the location
+    shown = [p for p in loc if p not in MODELS and not p.startswith(("list[", "tuple[", "function"))
+             and p not in {"float", "int", "str", "bool", "constrained-float", "constrained-int"}]
+    key = ".".join(shown) or "config"
+    kind = error["type"]
+    msg = error["msg"].removeprefix("Value error, ").replace("Input should be", "must be")
+    if kind == "extra_forbidden":
+        schema = _schema_at(loc[:-1])
+        allowed = ", ".join(schema.model_fields) if schema else "see docs/config.md"
+        return f"{key}: unknown key (allowed: {allowed})"
+    if kind == "union_tag_invalid":
+        ctx = error.get("ctx", {})
+        return f"{key}.name: unknown value {ctx.get('tag')!r} (allowed: {ctx.get('expected_tags')})"
+    if isinstance(error.get("input"), dict):  # a section-level check: the message says it all
+        return f"{key}: {msg}"
+    return f"{key}: {msg}, got {error.get('input')!r}"
+
+
+def _most_specific(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per field, drop 'wrong type for this union branch' errors when a better one exists.
+
+    A per-member field is `scalar | list`; a bad value fails both branches and pydantic
+    reports both, but only the branch matching the value's shape says what is wrong.
+    """
+    def field(e: dict[str, Any]) -> str:
+        return str(e["loc"][0]) + "." + str(e["loc"][1] if len(e["loc"]) > 1 else "")
+
+    specific = {field(e) for e in errors if not e["type"].endswith("_type")}
+    return [e for e in errors if not (e["type"].endswith("_type") and field(e) in specific)]
 
 
 def parse_config(data: dict[str, Any]) -> ExperimentConfig:
@@ -168,7 +184,7 @@ def parse_config(data: dict[str, Any]) -> ExperimentConfig:
     try:
         return ExperimentConfig.model_validate(data)
     except ValidationError as exc:
-        lines = [_format_error(e, data) for e in exc.errors()]
+        lines = [_format_error(e) for e in _most_specific(exc.errors())]
         raise ConfigError("config error: " + "; ".join(dict.fromkeys(lines))) from None
 
 

@@ -1,0 +1,25 @@
+"""The same config and seed give bit-identical weights on CPU; another seed does not."""
+
+import torch
+
+from grokscope.training.cohort import Cohort
+
+
+def _weights(config, steps=50):
+    cohort = Cohort(config)
+    for _ in range(steps):
+        cohort.step()
+    return [p.detach().clone() for p in cohort.model.parameters()]
+
+
+def test_same_seed_is_bit_identical(tiny_config):
+    for train in ({"batch_size": None}, {"batch_size": 8}):
+        a = _weights(tiny_config(train=train))
+        b = _weights(tiny_config(train=train))
+        assert all(torch.equal(x, y) for x, y in zip(a, b))
+
+
+def test_other_seed_differs(tiny_config):
+    a = _weights(tiny_config(cohort={"members": 1, "seed": 0}))
+    b = _weights(tiny_config(cohort={"members": 1, "seed": 1}))
+    assert not torch.equal(a[0], b[0])
