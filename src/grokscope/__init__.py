@@ -1,3 +1,32 @@
-"""grokscope: reproduce, measure, sweep and explain grokking."""
+"""grokscope: reproduce, measure, sweep and explain grokking (delayed generalization).
+
+The main entry points, imported lazily so that `grokscope --help` does not load torch:
+
+    from grokscope import load_config, run_experiment, detect, Cohort
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
 
 __version__ = "0.1.0"
+
+_API = {
+    "load_config": "grokscope.config",
+    "parse_config": "grokscope.config",
+    "run_experiment": "grokscope.experiment",
+    "load_run": "grokscope.experiment",
+    "detect": "grokscope.detection",
+    "Cohort": "grokscope.training.cohort",
+    "ConfigError": "grokscope.errors",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        return getattr(import_module(_API[name]), name)
+    raise AttributeError(f"module 'grokscope' has no attribute {name!r}")
+
+
+__all__ = sorted(_API)

@@ -26,7 +26,7 @@ def _fail(error: Exception) -> None:
 def run(
     config: Annotated[Path, typer.Argument(help="experiment YAML file")],
     set_: Annotated[list[str] | None, typer.Option("--set", help="override: key.sub=value")] = None,
-    out: Annotated[Path | None, typer.Option(help="run directory (default <out_dir>/<name>)")] = None,
+    out: Annotated[Path | None, typer.Option(help="run directory [default: out_dir/name]")] = None,
     overwrite: Annotated[bool, typer.Option(help="discard an existing run of this name")] = False,
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
 ) -> None:

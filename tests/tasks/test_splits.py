@@ -3,9 +3,9 @@
 import pytest
 import torch
 
+from grokscope.config import UniformSplitConfig
 from grokscope.errors import ConfigError
 from grokscope.tasks import build_masks, modular, uniform_split
-from grokscope.config import UniformSplitConfig
 
 
 def test_sizes_and_complement():

@@ -46,3 +46,17 @@ def test_member_in_cohort_equals_member_alone(tiny_config, model, batch_size):
                                        msg=f"member {member} {name}")
         ev_c, ev_a = cohort.evaluate(), alone.evaluate()
         torch.testing.assert_close(ev_c.test_acc[member], ev_a.test_acc[0], atol=2e-3, rtol=0)
+
+
+def test_chunked_steps_match_across_cohort_sizes(tiny_config, monkeypatch):
+    """With small chunks, a cohort of 4 and a member alone cut their batches differently
+    (16 vs 64 examples a chunk); the accumulated gradients still give the same weights."""
+    monkeypatch.setattr("grokscope.training.cohort.CHUNK_MEMBER_EXAMPLES", 64)
+    cohort = _train(tiny_config(**MEMBERS, **TINY_TRANSFORMER), 100)
+    alone = _train(tiny_config(**_alone(2), **TINY_TRANSFORMER), 100)
+    for p_cohort, p_alone in zip(cohort.model.parameters(), alone.model.parameters()):
+        torch.testing.assert_close(p_cohort[2], p_alone[0], rtol=1e-4, atol=1e-5)
+    monkeypatch.setattr("grokscope.training.cohort.CHUNK_MEMBER_EXAMPLES", 1 << 20)
+    unchunked = _train(tiny_config(**_alone(2), **TINY_TRANSFORMER), 100)
+    for p_chunked, p_whole in zip(alone.model.parameters(), unchunked.model.parameters()):
+        torch.testing.assert_close(p_chunked, p_whole, rtol=1e-4, atol=1e-5)

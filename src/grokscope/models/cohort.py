@@ -62,7 +62,10 @@ class CohortModule(nn.Module):
 
 
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
-    """Per-member affine map: x `(E, ..., i)`, weight `(E, i, o)`, bias `(E, o)` -> `(E, ..., o)`."""
+    """Per-member affine map: x `(E, ..., i)`, weight `(E, i, o)`, bias `(E, o)` -> `(E, ..., o)`.
+
+    One batched GEMM (bmm/baddbmm) serves every member: E small matmuls at one dispatch cost.
+    """
     n_members, d_in = x.shape[0], x.shape[-1]
     flat = x.reshape(n_members, -1, d_in)  # (E, M, i)
     if bias is None:

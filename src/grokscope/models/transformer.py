@@ -105,7 +105,8 @@ class CohortTransformer(CohortModule):
     def features(self, tokens: torch.Tensor) -> torch.Tensor:
         """Residual stream at `=` after the last block, `(E, N, d)`, for tokens `(E, N, T)`."""
         eq = torch.full_like(tokens[..., :1], self.eq_token)
-        x = embed(torch.cat([tokens, eq], dim=-1), self.embed) + self.pos.unsqueeze(1)  # (E, N, T+1, d)
+        x = embed(torch.cat([tokens, eq], dim=-1), self.embed)  # (E, N, T+1, d)
+        x = x + self.pos.unsqueeze(1)
         for i, block in enumerate(self.blocks):
             x = block(x, last_only=i == len(self.blocks) - 1)
         return layer_norm(x, self.ln_f_g, self.ln_f_b) if self.ln else x

@@ -48,6 +48,17 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
+# Member-examples per chunk of work. A pass over (E, n) examples is cut into column chunks of
+# about this many member-examples so a cohort's activations stay cache-sized, like one run's:
+# measured on 2 CPU cores (p=97, E=16), unchunked evaluation cost 106 ms per member, chunked 60.
+CHUNK_MEMBER_EXAMPLES = 4096
+
+
+def _chunks(n: int, n_members: int, chunk: int | None = None) -> list[slice]:
+    size = chunk or max(32, CHUNK_MEMBER_EXAMPLES // n_members)
+    return [slice(start, start + size) for start in range(0, n, size)]
+
+
 def _masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (values * mask).sum(1) / mask.sum(1)
 
@@ -95,25 +106,28 @@ class Cohort:
         return per_example_loss(logits, labels, train.loss, train.loss_dtype)
 
     def step(self) -> None:
-        """One optimizer update of every member on its own batch (full or mini)."""
+        """One optimizer update of every member on its own batch (full or mini).
+
+        The objective is the sum of the members' mean losses, so each member's gradient is
+        its own. Large batches are processed in cache-sized column chunks whose gradients
+        accumulate: the same gradient, up to float summation order.
+        """
         indices, weights = self._full if self.stream is None else self.stream.next()
-        inputs = self.task.inputs[indices]  # (E, B, T)
-        labels = self.task.labels[indices]  # (E, B)
-        loss = (self._loss(self.model(inputs), labels) * weights).sum()  # sum of member means
         self.optimizer.zero_grad()
-        loss.backward()
+        for cols in _chunks(indices.shape[1], self.n_members):
+            batch = indices[:, cols]
+            logits = self.model(self.task.inputs[batch])  # (E, b, C)
+            loss = (self._loss(logits, self.task.labels[batch]) * weights[:, cols]).sum()
+            loss.backward()
         self.optimizer.step()
 
     @torch.no_grad()
     def evaluate(self, chunk: int | None = None) -> Evaluation:
         """Loss and accuracy on every example for every member, in one pass (chunked by memory)."""
-        n_examples, n_members = self.task.n_examples, self.n_members
-        chunk = chunk or max(256, (1 << 22) // n_members)
         losses, correct = [], []
-        for start in range(0, n_examples, chunk):
-            inputs = self.task.inputs[start : start + chunk]
-            labels = self.task.labels[start : start + chunk]
-            logits = self.model(inputs.expand(n_members, *inputs.shape))  # (E, n, C)
+        for rows in _chunks(self.task.n_examples, self.n_members, chunk):
+            inputs, labels = self.task.inputs[rows], self.task.labels[rows]
+            logits = self.model(inputs.expand(self.n_members, *inputs.shape))  # (E, n, C)
             losses.append(self._loss(logits, labels))
             correct.append(logits.argmax(-1) == labels)
         loss, hit = torch.cat(losses, 1), torch.cat(correct, 1).to(torch.float32)

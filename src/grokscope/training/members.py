@@ -64,7 +64,10 @@ def resolve_members(config: ExperimentConfig) -> list[MemberSpec]:
 
     seeds = config.cohort.seed
     seeds = list(seeds) if isinstance(seeds, list) else [seeds + k for k in range(size)]
-    split_seeds = [s if s is not None else seed for s, seed in zip(per_member("split.seed"), seeds)]
+    split_seeds = [
+        own if own is not None else seed
+        for own, seed in zip(per_member("split.seed"), seeds, strict=True)
+    ]
     return [
         MemberSpec(
             seed=int(seed),

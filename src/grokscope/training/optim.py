@@ -86,5 +86,6 @@ class CohortAdamW:
 
     def load_state_dict(self, state: dict) -> None:
         self.t = int(state["t"])
-        for dst, src in zip(self.exp_avg + self.exp_avg_sq, state["exp_avg"] + state["exp_avg_sq"]):
+        saved = state["exp_avg"] + state["exp_avg_sq"]
+        for dst, src in zip(self.exp_avg + self.exp_avg_sq, saved, strict=True):
             dst.copy_(src)

@@ -14,8 +14,9 @@ from grokscope.detection import OnlineStatus
 class RunProgress:
     """Live bar on a terminal; one plain line per ~10% elsewhere (CI logs, Ray workers)."""
 
-    def __init__(self, total: int, n_members: int, start: int = 0, detect: DetectConfig | None = None,
-                 console: Console | None = None, enabled: bool = True) -> None:
+    def __init__(self, total: int, n_members: int, start: int = 0,
+                 detect: DetectConfig | None = None, console: Console | None = None,
+                 enabled: bool = True) -> None:
         self.console = console or Console(stderr=True)
         self.status = OnlineStatus(n_members, detect)
         self.total, self.start, self.n = total, start, n_members

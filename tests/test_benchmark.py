@@ -1,0 +1,18 @@
+"""The throughput benchmark runs and prints what it measured (tiny sizes; no speed asserted)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "cohort_throughput.py"
+
+
+def test_benchmark_quick_prints_its_table():
+    out = subprocess.run([sys.executable, str(SCRIPT), "--quick"], capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "device: cpu" in out.stdout and "median of 1 repeats" in out.stdout
+    rows = [line.split() for line in out.stdout.splitlines()
+            if line.startswith(("mlp ", "transformer "))]
+    assert len(rows) == 3 * 2 * 2  # scenarios x models x E in {1, 4}
+    assert all(row[-1].endswith("x") and float(row[3]) > 0 for row in rows)
