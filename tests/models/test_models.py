@@ -60,3 +60,18 @@ def test_mlp_sum_combine_is_order_free():
     model.initialize([0], [1.0])
     x = _tokens(1, vocab=9)
     torch.testing.assert_close(model(x), model(x.flip(-1)))
+
+
+def test_mlp_first_layer_tables_equal_the_naive_layer():
+    from grokscope.models.cohort import embed, linear
+
+    for combine in ("concat", "sum"):
+        model = CohortMLP(2, vocab_size=11, n_classes=11, embed_dim=8, width=16, depth=2,
+                          combine=combine)
+        model.initialize([1, 2], [1.0, 1.0])
+        x = _tokens(2)
+        e = embed(x, model.embed)  # (E, N, T, d)
+        h = e.flatten(-2) if combine == "concat" else e.sum(-2)
+        h = torch.relu(linear(h, model.w0, model.b0))
+        naive = torch.relu(linear(h, model.w1, model.b1))
+        torch.testing.assert_close(model.features(x), naive, rtol=1e-5, atol=1e-5)

@@ -53,11 +53,26 @@ class CohortMLP(CohortModule):
         if bias:
             self.add_param("b_out", (n_classes,), uniform_init(fan_in_bound(d_in)))
 
+    def first_layer_tables(self) -> torch.Tensor:
+        """First-layer pre-activations per (slot, token): `(E, T*V, width)` (concat) or
+        `(E, V, width)` (sum). Exact: layer 1 of an embedding is a sum over the input tokens
+        of per-token terms, so it costs T*V rows instead of N."""
+        n_members, vocab, dim = self.embed.shape
+        if self.combine == "sum":
+            return linear(self.embed, self.w0)
+        w = self.w0.unflatten(1, (-1, dim))  # (E, T, d, width): one block per token slot
+        return torch.cat([linear(self.embed, w[:, t]) for t in range(w.shape[1])], dim=1)
+
     def features(self, tokens: torch.Tensor) -> torch.Tensor:
         """Penultimate representation `(E, N, width)` of tokens `(E, N, T)`."""
-        x = embed(tokens, self.embed)  # (E, N, T, d)
-        h = x.flatten(-2) if self.combine == "concat" else x.sum(-2)
-        for layer in range(self.depth):
+        vocab = self.embed.shape[1]
+        slots = torch.arange(tokens.shape[-1], device=tokens.device) * vocab
+        index = tokens + slots if self.combine == "concat" else tokens
+        h = embed(index, self.first_layer_tables()).sum(-2)  # (E, N, width)
+        if self.use_bias:
+            h = h + self.b0.unsqueeze(1)
+        h = self.act(h)
+        for layer in range(1, self.depth):
             b = getattr(self, f"b{layer}") if self.use_bias else None
             h = self.act(linear(h, getattr(self, f"w{layer}"), b))
         return h

@@ -1,9 +1,14 @@
 """Cohort decoder-only transformer for `a b =` inputs (Power et al. 2022, Nanda et al. 2023).
 
-Attention is written out by hand: with 3 tokens, PyTorch's fused attention is ~10x slower and
-breaks under vmap/compile (measured, research/anchors.md). The last layer computes queries,
-MLP and unembedding at the `=` position only, since only that position feeds the logits; keys
-and values still cover every position. This cuts the FLOPs ~2.2x with identical logits.
+Three exact shortcuts, each tested against the naive computation:
+- Attention is written out by hand: with 3 tokens, PyTorch's fused attention is ~10x slower
+  and breaks under vmap/compile (measured, research/anchors.md).
+- The last layer computes queries, MLP and unembedding at the `=` position only, since only
+  that position feeds the logits; keys and values still cover every position (~2.2x fewer
+  FLOPs).
+- The first layer's input at a position is a function of (position, token) alone, so its
+  queries, keys and values are computed once per vocabulary item and position (T*V rows)
+  and gathered per example, instead of projected for every example (N*T rows).
 """
 
 from __future__ import annotations
@@ -51,26 +56,51 @@ class Block(CohortModule):
         h = layer_norm(x, self.ln2_g, self.ln2_b) if self.ln else x
         return x + linear(self.act(linear(h, self.w_in, self.b_in)), self.w_out, self.b_out)
 
-    def forward(self, x: torch.Tensor, last_only: bool) -> torch.Tensor:
-        """x `(E, N, T, d)` -> `(E, N, T, d)`, or `(E, N, d)` at the last position if last_only."""
-        h = layer_norm(x, self.ln1_g, self.ln1_b) if self.ln else x
-        k = self._heads(linear(h, self.w_k))  # (E, N, T, H, dh)
-        v = self._heads(linear(h, self.w_v))
-        scale = 1 / math.sqrt(self.d_head)
-        if last_only:
-            q = self._heads(linear(h[:, :, -1], self.w_q))  # (E, N, H, dh)
-            scores = (q.unsqueeze(2) * k).sum(-1) * scale  # (E, N, T, H): all keys visible
-            z = (scores.softmax(dim=2).unsqueeze(-1) * v).sum(2)  # (E, N, H, dh)
-            x = x[:, :, -1] + linear(z.flatten(-2), self.w_o)  # (E, N, d)
+    def token_qkv(
+        self, index: torch.Tensor, table: torch.Tensor, last_only: bool
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """q, k, v of a first block from its input table `(E, T, V, d)` (one row per position
+        and token), gathered at `index` `(E, N, T)` = position * V + token."""
+        h = layer_norm(table, self.ln1_g, self.ln1_b) if self.ln else table
+        n_members, t, vocab, d = h.shape
+
+        def gather(weight: torch.Tensor, at: torch.Tensor) -> torch.Tensor:
+            rows = linear(h, weight).reshape(n_members, t * vocab, d)
+            return self._heads(embed(at, rows))
+
+        q = gather(self.w_q, index[..., -1] if last_only else index)
+        return q, gather(self.w_k, index), gather(self.w_v, index)
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        last_only: bool,
+        qkv: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        """x `(E, N, T, d)` -> `(E, N, T, d)`, or `(E, N, d)` at the last position if last_only.
+
+        With `qkv` given (first block, see token_qkv), x is the residual at the positions
+        the block returns: `(E, N, d)` if last_only, else `(E, N, T, d)`.
+        """
+        if qkv is None:
+            h = layer_norm(x, self.ln1_g, self.ln1_b) if self.ln else x
+            q = self._heads(linear(h[:, :, -1] if last_only else h, self.w_q))
+            k = self._heads(linear(h, self.w_k))  # (E, N, T, H, dh)
+            v = self._heads(linear(h, self.w_v))
+            x = x[:, :, -1] if last_only else x
         else:
-            q = self._heads(linear(h, self.w_q))  # (E, N, T, H, dh)
+            q, k, v = qkv
+        scale = 1 / math.sqrt(self.d_head)
+        if last_only:  # q (E, N, H, dh): the last position sees every key
+            scores = (q.unsqueeze(2) * k).sum(-1) * scale  # (E, N, T, H)
+            z = (scores.softmax(dim=2).unsqueeze(-1) * v).sum(2)  # (E, N, H, dh)
+        else:
             scores = (q.unsqueeze(3) * k.unsqueeze(2)).sum(-1) * scale  # (E, N, Tq, Tk, H)
-            t = x.shape[2]
-            causal = torch.ones(t, t, dtype=torch.bool, device=x.device).tril()
+            t = k.shape[2]
+            causal = torch.ones(t, t, dtype=torch.bool, device=k.device).tril()
             scores = scores.masked_fill(~causal[:, :, None], float("-inf"))
             z = (scores.softmax(dim=3).unsqueeze(-1) * v.unsqueeze(2)).sum(3)  # (E, N, Tq, H, dh)
-            x = x + linear(z.flatten(-2), self.w_o)
-        return self._mlp(x)
+        return self._mlp(x + linear(z.flatten(-2), self.w_o))
 
 
 class CohortTransformer(CohortModule):
@@ -105,9 +135,17 @@ class CohortTransformer(CohortModule):
     def features(self, tokens: torch.Tensor) -> torch.Tensor:
         """Residual stream at `=` after the last block, `(E, N, d)`, for tokens `(E, N, T)`."""
         eq = torch.full_like(tokens[..., :1], self.eq_token)
-        x = embed(torch.cat([tokens, eq], dim=-1), self.embed)  # (E, N, T+1, d)
-        x = x + self.pos.unsqueeze(1)
-        for i, block in enumerate(self.blocks):
+        tokens = torch.cat([tokens, eq], dim=-1)  # (E, N, T)
+        n_members, vocab, d = self.embed.shape
+        t = tokens.shape[-1]
+        index = tokens + torch.arange(t, device=tokens.device) * vocab  # position-major rows
+        table = self.embed.unsqueeze(1) + self.pos.unsqueeze(2)  # (E, T, V, d): every input
+        last_only = len(self.blocks) == 1
+        rows = table.reshape(n_members, t * vocab, d)
+        x = embed(index[..., -1] if last_only else index, rows)  # residual the block returns
+        first = self.blocks[0]
+        x = first(x, last_only, qkv=first.token_qkv(index, table, last_only))
+        for i, block in enumerate(self.blocks[1:], start=1):
             x = block(x, last_only=i == len(self.blocks) - 1)
         return layer_norm(x, self.ln_f_g, self.ln_f_b) if self.ln else x
 
