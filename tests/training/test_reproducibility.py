@@ -23,3 +23,18 @@ def test_other_seed_differs(tiny_config):
     a = _weights(tiny_config(cohort={"members": 1, "seed": 0}))
     b = _weights(tiny_config(cohort={"members": 1, "seed": 1}))
     assert not torch.equal(a[0], b[0])
+
+
+def test_cuda_without_cuda_is_a_config_error(tiny_config):
+    import pytest
+
+    from grokscope.errors import ConfigError
+    from grokscope.training.cohort import resolve_device
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(ConfigError, match=r"train\.device: 'cuda' requested but CUDA is not"):
+        resolve_device("cuda")
+    with pytest.raises(ConfigError, match=r"train\.device: unknown device 'gpu0'"):
+        resolve_device("gpu0")
+    assert resolve_device("auto").type == "cpu"

@@ -42,6 +42,14 @@ class CohortModule(nn.Module):
         self.register_parameter(name, nn.Parameter(torch.empty(self.n_members, *shape)))
         self._inits[name] = init
 
+    def prepare(self) -> dict[str, torch.Tensor]:
+        """Per-step tensors that depend on the weights only, not on the examples.
+
+        Computed once per step and shared by every chunk of examples (`forward(x, prepared)`),
+        so cutting a batch into cache-sized chunks never repeats them. Empty by default.
+        """
+        return {}
+
     def initialize(self, seeds: Sequence[int], init_scales: Sequence[float]) -> None:
         """Draw every member's parameters from its own seed, times its init scale alpha.
 

@@ -63,12 +63,18 @@ class CohortMLP(CohortModule):
         w = self.w0.unflatten(1, (-1, dim))  # (E, T, d, width): one block per token slot
         return torch.cat([linear(self.embed, w[:, t]) for t in range(w.shape[1])], dim=1)
 
-    def features(self, tokens: torch.Tensor) -> torch.Tensor:
+    def prepare(self) -> dict[str, torch.Tensor]:
+        return {"first": self.first_layer_tables()}
+
+    def features(
+        self, tokens: torch.Tensor, prepared: dict[str, torch.Tensor] | None = None
+    ) -> torch.Tensor:
         """Penultimate representation `(E, N, width)` of tokens `(E, N, T)`."""
         vocab = self.embed.shape[1]
         slots = torch.arange(tokens.shape[-1], device=tokens.device) * vocab
         index = tokens + slots if self.combine == "concat" else tokens
-        h = embed(index, self.first_layer_tables()).sum(-2)  # (E, N, width)
+        tables = (prepared or self.prepare())["first"]
+        h = embed(index, tables).sum(-2)  # (E, N, width)
         if self.use_bias:
             h = h + self.b0.unsqueeze(1)
         h = self.act(h)
@@ -77,6 +83,9 @@ class CohortMLP(CohortModule):
             h = self.act(linear(h, getattr(self, f"w{layer}"), b))
         return h
 
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, tokens: torch.Tensor, prepared: dict[str, torch.Tensor] | None = None
+    ) -> torch.Tensor:
         """Logits `(E, N, C)`."""
-        return linear(self.features(tokens), self.w_out, self.b_out if self.use_bias else None)
+        h = self.features(tokens, prepared)
+        return linear(h, self.w_out, self.b_out if self.use_bias else None)

@@ -56,20 +56,21 @@ class Block(CohortModule):
         h = layer_norm(x, self.ln2_g, self.ln2_b) if self.ln else x
         return x + linear(self.act(linear(h, self.w_in, self.b_in)), self.w_out, self.b_out)
 
-    def token_qkv(
-        self, index: torch.Tensor, table: torch.Tensor, last_only: bool
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """q, k, v of a first block from its input table `(E, T, V, d)` (one row per position
-        and token), gathered at `index` `(E, N, T)` = position * V + token."""
+    def token_tables(self, table: torch.Tensor) -> dict[str, torch.Tensor]:
+        """q, k, v rows of a first block for every (position, token): `(E, T*V, d)` each,
+        from its input table `(E, T, V, d)`."""
         h = layer_norm(table, self.ln1_g, self.ln1_b) if self.ln else table
         n_members, t, vocab, d = h.shape
+        return {name: linear(h, getattr(self, f"w_{name}")).reshape(n_members, t * vocab, d)
+                for name in ("q", "k", "v")}
 
-        def gather(weight: torch.Tensor, at: torch.Tensor) -> torch.Tensor:
-            rows = linear(h, weight).reshape(n_members, t * vocab, d)
-            return self._heads(embed(at, rows))
-
-        q = gather(self.w_q, index[..., -1] if last_only else index)
-        return q, gather(self.w_k, index), gather(self.w_v, index)
+    def token_qkv(
+        self, index: torch.Tensor, rows: dict[str, torch.Tensor], last_only: bool
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """q, k, v gathered from token_tables at `index` `(E, N, T)` = position * V + token."""
+        q = embed(index[..., -1] if last_only else index, rows["q"])
+        k, v = embed(index, rows["k"]), embed(index, rows["v"])
+        return self._heads(q), self._heads(k), self._heads(v)
 
     def forward(
         self,
@@ -132,23 +133,31 @@ class CohortTransformer(CohortModule):
             self.add_param("ln_f_b", (d_model,), constant_init(0.0))
         self.add_param("unembed", (d_model, n_classes), normal_init(1 / math.sqrt(d_model)))
 
-    def features(self, tokens: torch.Tensor) -> torch.Tensor:
+    def prepare(self) -> dict[str, torch.Tensor]:
+        """The first block's input and q, k, v for every (position, token): `(E, T*V, d)`."""
+        n_members, vocab, d = self.embed.shape
+        table = self.embed.unsqueeze(1) + self.pos.unsqueeze(2)  # (E, T, V, d): every input
+        return {"x": table.reshape(n_members, -1, d), **self.blocks[0].token_tables(table)}
+
+    def features(
+        self, tokens: torch.Tensor, prepared: dict[str, torch.Tensor] | None = None
+    ) -> torch.Tensor:
         """Residual stream at `=` after the last block, `(E, N, d)`, for tokens `(E, N, T)`."""
+        rows = prepared or self.prepare()
         eq = torch.full_like(tokens[..., :1], self.eq_token)
         tokens = torch.cat([tokens, eq], dim=-1)  # (E, N, T)
-        n_members, vocab, d = self.embed.shape
-        t = tokens.shape[-1]
-        index = tokens + torch.arange(t, device=tokens.device) * vocab  # position-major rows
-        table = self.embed.unsqueeze(1) + self.pos.unsqueeze(2)  # (E, T, V, d): every input
+        vocab = self.embed.shape[1]
+        index = tokens + torch.arange(tokens.shape[-1], device=tokens.device) * vocab
         last_only = len(self.blocks) == 1
-        rows = table.reshape(n_members, t * vocab, d)
-        x = embed(index[..., -1] if last_only else index, rows)  # residual the block returns
+        x = embed(index[..., -1] if last_only else index, rows["x"])  # residual the block returns
         first = self.blocks[0]
-        x = first(x, last_only, qkv=first.token_qkv(index, table, last_only))
+        x = first(x, last_only, qkv=first.token_qkv(index, rows, last_only))
         for i, block in enumerate(self.blocks[1:], start=1):
             x = block(x, last_only=i == len(self.blocks) - 1)
         return layer_norm(x, self.ln_f_g, self.ln_f_b) if self.ln else x
 
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, tokens: torch.Tensor, prepared: dict[str, torch.Tensor] | None = None
+    ) -> torch.Tensor:
         """Logits `(E, N, C)`."""
-        return linear(self.features(tokens), self.unembed)
+        return linear(self.features(tokens, prepared), self.unembed)

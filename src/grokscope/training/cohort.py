@@ -114,20 +114,26 @@ class Cohort:
         """
         indices, weights = self._full if self.stream is None else self.stream.next()
         self.optimizer.zero_grad()
+        prepared = self.model.prepare()  # weight-only tensors: once per step, not per chunk
+        leaves = {k: v.detach().requires_grad_() for k, v in prepared.items()}
         for cols in _chunks(indices.shape[1], self.n_members):
             batch = indices[:, cols]
-            logits = self.model(self.task.inputs[batch])  # (E, b, C)
+            logits = self.model(self.task.inputs[batch], leaves)  # (E, b, C)
             loss = (self._loss(logits, self.task.labels[batch]) * weights[:, cols]).sum()
             loss.backward()
+        if prepared:  # second stage: from the accumulated table gradients into the weights
+            torch.autograd.backward(list(prepared.values()),
+                                    [leaves[k].grad for k in prepared])
         self.optimizer.step()
 
     @torch.no_grad()
     def evaluate(self, chunk: int | None = None) -> Evaluation:
         """Loss and accuracy on every example for every member, in one pass (chunked by memory)."""
         losses, correct = [], []
+        prepared = self.model.prepare()
         for rows in _chunks(self.task.n_examples, self.n_members, chunk):
             inputs, labels = self.task.inputs[rows], self.task.labels[rows]
-            logits = self.model(inputs.expand(self.n_members, *inputs.shape))  # (E, n, C)
+            logits = self.model(inputs.expand(self.n_members, *inputs.shape), prepared)
             losses.append(self._loss(logits, labels))
             correct.append(logits.argmax(-1) == labels)
         loss, hit = torch.cat(losses, 1), torch.cat(correct, 1).to(torch.float32)
