@@ -114,16 +114,20 @@ class Cohort:
         """
         indices, weights = self._full if self.stream is None else self.stream.next()
         self.optimizer.zero_grad()
+        chunks = _chunks(indices.shape[1], self.n_members)
         prepared = self.model.prepare()  # weight-only tensors: once per step, not per chunk
+        staged = len(chunks) > 1 and bool(prepared)
+        # With several chunks, backward stops at detached copies of the prepared tensors and
+        # their accumulated gradients flow into the weights once, in a second stage.
         leaves = {k: v.detach().requires_grad_() for k, v in prepared.items()}
-        for cols in _chunks(indices.shape[1], self.n_members):
+        leaves = leaves if staged else prepared
+        for cols in chunks:
             batch = indices[:, cols]
             logits = self.model(self.task.inputs[batch], leaves)  # (E, b, C)
             loss = (self._loss(logits, self.task.labels[batch]) * weights[:, cols]).sum()
             loss.backward()
-        if prepared:  # second stage: from the accumulated table gradients into the weights
-            torch.autograd.backward(list(prepared.values()),
-                                    [leaves[k].grad for k in prepared])
+        if staged:
+            torch.autograd.backward(list(prepared.values()), [leaves[k].grad for k in prepared])
         self.optimizer.step()
 
     @torch.no_grad()
