@@ -35,6 +35,7 @@ def test_immediate_rise_is_generalization_without_delay():
 def test_no_rise_is_memorization_only():
     ev = detect(STEPS, sigmoid(300), np.full(STEPS.shape, 0.02))
     assert ev.verdict == "memorized-only" and ev.alpha0 == 440 and ev.alpha1 is None
+    assert ev.delta_S is None  # intensity is "how much grokking happened": none here
 
 
 def test_no_fit():

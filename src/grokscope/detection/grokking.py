@@ -115,11 +115,12 @@ def detect(
     sigma_s = float(test[: i0 + 1].max())
     events = GrokkingEvents(
         verdict="memorized-only", alpha0=int(steps[i0]), sigma_S=sigma_s, sigma_E=sigma_e,
-        delta_S=sigma_e - sigma_s, delta_T=limit - sigma_e, **finals,
+        delta_T=limit - sigma_e, **finals,
     )
     found = _find_alpha1(steps, test, i0, sigma_e, cfg)
-    if found is None:
+    if found is None:  # no generalization: no intensity to report
         return events
+    events.delta_S = sigma_e - sigma_s
     j, events.support, events.censored = found
     events.alpha1 = int(steps[j])
     events.delay = events.alpha1 - events.alpha0
