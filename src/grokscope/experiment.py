@@ -81,12 +81,10 @@ def run_experiment(config: ExperimentConfig, run_dir: str | Path | None = None,
     if config.train.threads:
         torch.set_num_threads(config.train.threads)
     cohort = Cohort(config)
-    checkpoint = store.load_checkpoint()
-    start = checkpoint["step"] if checkpoint else 0
     t0 = time.perf_counter()
-    with RunProgress(config.train.steps, cohort.n_members, start, config.detect,
+    with RunProgress(config.train.steps, cohort.n_members, config.detect,
                      enabled=progress) as bar:
-        train(cohort, store, on_log=bar.on_log)
+        train(cohort, store, on_log=bar.on_log, on_start=bar.on_start)
     seconds = time.perf_counter() - t0
     events = finalize(store, config, cohort, seconds)
     return RunResult(store.path, events, seconds)

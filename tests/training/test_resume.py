@@ -55,7 +55,7 @@ def test_crash_between_checkpoints_resumes_exactly(tmp_path, tiny_config, monkey
 
     original = loop.train
     monkeypatch.setattr("grokscope.experiment.train",
-                        lambda cohort, store, on_log=None: original(cohort, store, crash_at_70))
+                        lambda cohort, store, **_: original(cohort, store, crash_at_70))
     with pytest.raises(Crash):
         run_experiment(config, tmp_path / "resumed", progress=False)
     assert RunStore(tmp_path / "resumed").load_checkpoint()["step"] == 60

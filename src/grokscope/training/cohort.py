@@ -119,8 +119,9 @@ class Cohort:
         staged = len(chunks) > 1 and bool(prepared)
         # With several chunks, backward stops at detached copies of the prepared tensors and
         # their accumulated gradients flow into the weights once, in a second stage.
-        leaves = {k: v.detach().requires_grad_() for k, v in prepared.items()}
-        leaves = leaves if staged else prepared
+        leaves = (
+            {k: v.detach().requires_grad_() for k, v in prepared.items()} if staged else prepared
+        )
         for cols in chunks:
             batch = indices[:, cols]
             logits = self.model(self.task.inputs[batch], leaves)  # (E, b, C)

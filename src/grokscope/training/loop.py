@@ -24,18 +24,20 @@ def _resume_step(store: RunStore, cohort: Cohort) -> int | None:
 
 
 def train(cohort: Cohort, store: RunStore, on_log: OnLog | None = None,
-          drain_every: int = 10) -> int:
+          on_start: Callable[[int], None] | None = None, drain_every: int = 10) -> int:
     """Train the cohort to `train.steps`, continuing from the store's checkpoint if any.
 
     Step s means "after s updates". Metrics of logged steps stay on the device and are copied
     to the host in blocks of `drain_every` logs; at every checkpoint the rows up to that step
     are flushed as one Parquet part, then the checkpoint is written. A run killed at any point
     restarts from its last checkpoint and drops the parts written after it.
-    Returns the step it started from.
+    `on_start(step)` is told where training (re)starts. Returns that step.
     """
     cfg = cohort.config.train
     resumed = _resume_step(store, cohort)
     start = resumed or 0
+    if on_start:
+        on_start(start)
     store.truncate_after(start)
     log, pending = MetricLog(), []
 

@@ -14,22 +14,27 @@ from grokscope.detection import OnlineStatus
 class RunProgress:
     """Live bar on a terminal; one plain line per ~10% elsewhere (CI logs, Ray workers)."""
 
-    def __init__(self, total: int, n_members: int, start: int = 0,
-                 detect: DetectConfig | None = None, console: Console | None = None,
-                 enabled: bool = True) -> None:
+    def __init__(self, total: int, n_members: int, detect: DetectConfig | None = None,
+                 console: Console | None = None, enabled: bool = True) -> None:
         self.console = console or Console(stderr=True)
         self.status = OnlineStatus(n_members, detect)
-        self.total, self.start, self.n = total, start, n_members
+        self.total, self.start, self.n = total, 0, n_members
         self.live = enabled and self.console.is_terminal
         self.enabled = enabled
         self.t0 = time.perf_counter()
-        self.next_line = start + total // 10
+        self.next_line = total // 10
         self.bar = Progress(
             TextColumn("[bold]train"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
             TextColumn("{task.fields[rate]} steps/s"), TextColumn("{task.fields[info]}"),
             TimeRemainingColumn(), console=self.console, disable=not self.live,
         )
-        self.task = self.bar.add_task("train", total=total, completed=start, rate="-", info="")
+        self.task = self.bar.add_task("train", total=total, completed=0, rate="-", info="")
+
+    def on_start(self, step: int) -> None:
+        """Training (re)starts at `step`: rates count from here."""
+        self.start, self.t0 = step, time.perf_counter()
+        self.next_line = step + max(1, self.total // 10)
+        self.bar.update(self.task, completed=step)
 
     def __enter__(self) -> RunProgress:
         self.bar.__enter__()
