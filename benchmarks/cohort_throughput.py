@@ -19,7 +19,7 @@ import time
 import torch
 
 from grokscope.config import parse_config
-from grokscope.training.cohort import Cohort
+from grokscope.training.cohort import Cohort, resolve_device
 
 MODELS = {
     "mlp": {"name": "mlp", "embed_dim": 128, "width": 256, "depth": 1},
@@ -110,8 +110,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.members, args.repeats, args.target = args.members or [1, 4], 1, 0.05
-    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available()
-                          else "cpu" if args.device == "auto" else args.device)
+    device = resolve_device(args.device)
     args.device = str(device)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
     print(f"device: {device} ({name}), torch {torch.__version__}, "

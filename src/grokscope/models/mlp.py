@@ -57,7 +57,7 @@ class CohortMLP(CohortModule):
         """First-layer pre-activations per (slot, token): `(E, T*V, width)` (concat) or
         `(E, V, width)` (sum). Exact: layer 1 of an embedding is a sum over the input tokens
         of per-token terms, so it costs T*V rows instead of N."""
-        n_members, vocab, dim = self.embed.shape
+        dim = self.embed.shape[-1]
         if self.combine == "sum":
             return linear(self.embed, self.w0)
         w = self.w0.unflatten(1, (-1, dim))  # (E, T, d, width): one block per token slot

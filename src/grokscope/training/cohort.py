@@ -133,7 +133,7 @@ class Cohort:
 
     @torch.no_grad()
     def evaluate(self, chunk: int | None = None) -> Evaluation:
-        """Loss and accuracy on every example for every member, in one pass (chunked by memory)."""
+        """Loss and accuracy on every example for every member, in one pass (cache-sized chunks)."""
         losses, correct = [], []
         prepared = self.model.prepare()
         for rows in _chunks(self.task.n_examples, self.n_members, chunk):

@@ -18,17 +18,16 @@ class RunProgress:
                  console: Console | None = None, enabled: bool = True) -> None:
         self.console = console or Console(stderr=True)
         self.status = OnlineStatus(n_members, detect)
-        self.total, self.start, self.n = total, 0, n_members
+        self.total, self.n = total, n_members
         self.live = enabled and self.console.is_terminal
         self.enabled = enabled
-        self.t0 = time.perf_counter()
-        self.next_line = total // 10
         self.bar = Progress(
             TextColumn("[bold]train"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
             TextColumn("{task.fields[rate]} steps/s"), TextColumn("{task.fields[info]}"),
             TimeRemainingColumn(), console=self.console, disable=not self.live,
         )
         self.task = self.bar.add_task("train", total=total, completed=0, rate="-", info="")
+        self.on_start(0)
 
     def on_start(self, step: int) -> None:
         """Training (re)starts at `step`: rates count from here."""
