@@ -19,6 +19,9 @@ _API = {
     "load_run": "grokscope.experiment",
     "detect": "grokscope.detection",
     "Cohort": "grokscope.training.cohort",
+    "build_task": "grokscope.tasks",
+    "run_reproduction": "grokscope.reproduce",
+    "find_suite": "grokscope.reproduce",
     "ConfigError": "grokscope.errors",
 }
 

@@ -86,12 +86,66 @@ def plot(run_dir: Annotated[Path, typer.Argument(help="a run directory")]) -> No
 
 @app.command()
 def tasks() -> None:
-    """List the tasks and, for `modular`, its operations."""
-    from grokscope.tasks import OPERATIONS, TASKS
+    """List the tasks (with `modular`'s operations) and the split policies."""
+    from grokscope.tasks import OPERATIONS, SPLITS, TASKS
 
     for name, doc in TASKS.items():
         console.print(f"[bold]{name}[/bold]: {doc}")
-    console.print("  ops: " + ", ".join(OPERATIONS))
+        if name == "modular":
+            console.print("  ops: " + ", ".join(OPERATIONS))
+    console.print("splits:")
+    for name, doc in SPLITS.items():
+        console.print(f"  [bold]{name}[/bold]: {doc}")
+
+
+@app.command()
+def reproduce(
+    suite: Annotated[str, typer.Argument(help="suite under experiments/ (e.g. carvalho2025), "
+                                               "or a reproduction YAML or folder")],
+    quick: Annotated[bool, typer.Option(help="fewer seeds and steps: minutes on a CPU")] = False,
+    only: Annotated[list[str] | None, typer.Option(help="run only these files (stems)")] = None,
+    out: Annotated[Path, typer.Option(help="root of the run directories")] = Path(
+        "runs/reproduce"),
+    overwrite: Annotated[bool, typer.Option(help="retrain finished runs")] = False,
+    progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+) -> None:
+    """Reproduce a paper's figures: train each file's cohort (resumes), redraw the figure,
+    write events.csv and summary.csv next to it."""
+    from grokscope.reproduce import find_suite, run_reproduction
+
+    try:
+        files = find_suite(suite)
+        if only:
+            missing = sorted(set(only) - {f.stem for f in files})
+            if missing:
+                raise ConfigError(f"--only: no file {missing} in {suite!r} (allowed: "
+                                  f"{', '.join(f.stem for f in files)})")
+            files = [f for f in files if f.stem in only]
+        for path in files:
+            console.print(f"[bold]{path.stem}[/bold] ({'quick' if quick else 'full'})")
+            result = run_reproduction(path, quick=quick, out_root=out, progress=progress,
+                                      overwrite=overwrite)
+            _print_summary(result)
+    except ConfigError as exc:
+        _fail(exc)
+
+
+def _print_summary(result) -> None:  # noqa: ANN001 (ReproductionResult, imported lazily)
+    table = Table(title=result.title)
+    headers = {"setting": "label", "grokked": "grokked", "n": "members", "α0": "alpha0_median",
+               "α1": "alpha1_median", "ΔS": "delta_S_mean", "test": "final_test_acc",
+               "gain": "late_gain",
+               "under": "final_undersampled_acc", "others": "final_others_acc",
+               "TV": "shift_tv", "MMD²": "shift_mmd"}
+    for header in headers:
+        table.add_column(header, justify="left" if header == "setting" else "right")
+    for row in result.summary:
+        table.add_row(*[_fmt(row.get(key)) for key in headers.values()])
+    console.print(table)
+    if result.claim:
+        console.print(f"paper's claim: {result.claim}", highlight=False)
+    console.print(f"figure: {result.figure}  ·  csv: {result.path / 'events.csv'}, "
+                  f"{result.path / 'summary.csv'}")
 
 
 def _fmt(value: object) -> str:

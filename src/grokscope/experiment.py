@@ -41,7 +41,9 @@ ANALYSIS_KEYS = ("detect",)
 
 
 def _training_part(config_text: str) -> dict[str, Any]:
-    data = yaml.safe_load(config_text)
+    """The resolved training settings of a stored config. Parsed with the current schema, so
+    a field added to grokscope since (with its default) does not orphan an older run."""
+    data = parse_config(yaml.safe_load(config_text)).model_dump(mode="json")
     return {k: v for k, v in data.items() if k not in ANALYSIS_KEYS}
 
 
@@ -96,24 +98,45 @@ def finalize(store: RunStore, config: ExperimentConfig, cohort: Cohort | None = 
     store.consolidate()
     table = store.load_metrics()
     members = cohort.members if cohort else resolve_members(config)
+    previous = store.read_events() or {}
+    shift = measure_shift(cohort) if cohort else previous.get("shift", {})
     rows = []
     for index, spec in enumerate(members):
         c = curves(table, index)
         found = detect(c["steps"], c["train_acc"], c["test_acc"], config.detect)
-        rows.append({"member": index, **spec.as_dict(), **found.as_dict()})
+        measured = {name: values[index] for name, values in shift.items()}
+        rows.append({"member": index, **spec.as_dict(), **found.as_dict(), **measured})
     events = {
         "finished": True,
         "steps": config.train.steps,
-        "device": str(cohort.device) if cohort else None,
+        "device": str(cohort.device) if cohort else previous.get("device"),
         "train_seconds": seconds,
         "detector": config.detect.model_dump(),
+        "split": cohort.splits.meta if cohort else previous.get("split", {}),
+        "shift": shift,
         "members": rows,
     }
     store.write_events(events)
-    plot_curves(table, rows, store.curves_path,
-                title=f"{config.name}: {config.task.name} {config.task.op} mod {config.task.p}, "
-                      f"{config.model.name}")
+    plot_curves(table, rows, store.curves_path, title=f"{config.name}: {describe(config)}")
     return events
+
+
+def measure_shift(cohort: Cohort) -> dict[str, list[float]]:
+    """Train/test shift per member, for tasks with subclasses (Carvalho et al. 2025)."""
+    task = cohort.task
+    if "subclass" not in task.groups:
+        return {}
+    from grokscope.probes import distribution_shift
+
+    return distribution_shift(task.inputs, cohort.masks, cohort.test_masks,
+                              task.groups["subclass"])
+
+
+def describe(config: ExperimentConfig) -> str:
+    """A one-line title: task, split and model."""
+    task = config.task
+    what = f"{task.op} mod {task.p}" if task.name == "modular" else task.name
+    return f"{what}, {config.split.name} split, {config.model.name}"
 
 
 def load_run(path: str | Path) -> tuple[ExperimentConfig, RunStore]:

@@ -5,7 +5,7 @@ import torch
 
 from grokscope.config import UniformSplitConfig
 from grokscope.errors import ConfigError
-from grokscope.tasks import build_masks, modular, uniform_split
+from grokscope.tasks import build_splits, modular, uniform_split
 
 
 def test_sizes_and_complement():
@@ -21,7 +21,10 @@ def test_same_seed_same_mask_other_seed_other_mask():
 
 def test_per_member_masks_differ_and_keep_their_fraction():
     task = modular(p=11)
-    masks = build_masks(UniformSplitConfig(), task, split_seeds=[0, 1, 2], fractions=[0.2, 0.5, 0.5])
+    splits = build_splits(UniformSplitConfig(), task, split_seeds=[0, 1, 2],
+                          fractions=[0.2, 0.5, 0.5], n_trains=[None] * 3, fs=[None] * 3)
+    masks = splits.train
+    assert torch.equal(splits.test, ~masks)
     assert masks.shape == (3, 121)
     assert masks.sum(1).tolist() == [24, 60, 60]
     assert not torch.equal(masks[1], masks[2])

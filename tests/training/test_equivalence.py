@@ -60,3 +60,11 @@ def test_chunked_steps_match_across_cohort_sizes(tiny_config, monkeypatch):
     unchunked = _train(tiny_config(**_alone(2), **TINY_TRANSFORMER), 100)
     for p_chunked, p_whole in zip(alone.model.parameters(), unchunked.model.parameters()):
         torch.testing.assert_close(p_chunked, p_whole, rtol=1e-4, atol=1e-5)
+
+
+def test_select_members_keeps_every_member_spec(tiny_config):
+    from grokscope.training.members import resolve_members, select_members
+
+    config = tiny_config(**MEMBERS, train={"batch_size": [8, 16, 8, 16]})
+    sub = select_members(config, [3, 1])
+    assert resolve_members(sub) == [resolve_members(config)[i] for i in (3, 1)]

@@ -1,4 +1,4 @@
-"""Cohort MLP: embed the operands, combine them, hidden layers, linear readout."""
+"""Cohort MLP: embed the operands (or read the features), hidden layers, linear readout."""
 
 from __future__ import annotations
 
@@ -16,19 +16,21 @@ from grokscope.models.cohort import (
 
 
 class CohortMLP(CohortModule):
-    """E independent MLPs over token inputs, trained as one batched model.
+    """E independent MLPs, trained as one batched model.
 
-    Layout (Liu et al. 2022, Gromov 2023, Prieto et al. 2025 use variants of it): each of the
-    T input tokens is embedded (N(0, 1), PyTorch's nn.Embedding default); the embeddings are
-    concatenated (T*d inputs) or summed (d inputs, as a 2-hot input into a bias-free layer);
-    then `depth` hidden layers of `width` units and a linear readout over the classes. Linear
-    layers use PyTorch's default U(-1/sqrt(fan_in), 1/sqrt(fan_in)) init.
+    Token inputs (Liu et al. 2022, Gromov 2023, Prieto et al. 2025 use variants of it): each
+    of the T input tokens is embedded (N(0, 1), PyTorch's nn.Embedding default); the
+    embeddings are concatenated (T*d inputs) or summed (d inputs, as a 2-hot input into a
+    bias-free layer). Feature inputs (`vocab_size=None`, `n_features` given): the first
+    hidden layer reads the features (Carvalho et al. 2025: 117-200-200-4). Then `depth`
+    hidden layers of `width` units and a linear readout. Linear layers use PyTorch's default
+    U(-1/sqrt(fan_in), 1/sqrt(fan_in)) init.
     """
 
     def __init__(
         self,
         n_members: int,
-        vocab_size: int,
+        vocab_size: int | None,
         n_classes: int,
         n_tokens: int = 2,
         embed_dim: int = 128,
@@ -37,12 +39,17 @@ class CohortMLP(CohortModule):
         activation: str = "relu",
         combine: str = "concat",
         bias: bool = True,
+        n_features: int | None = None,
     ) -> None:
         super().__init__(n_members)
         self.combine, self.depth, self.use_bias = combine, depth, bias
         self.act = ACTIVATIONS[activation]
-        self.add_param("embed", (vocab_size, embed_dim), normal_init(1.0))
-        d_in = embed_dim * n_tokens if combine == "concat" else embed_dim
+        self.tokens = vocab_size is not None
+        if self.tokens:
+            self.add_param("embed", (vocab_size, embed_dim), normal_init(1.0))
+            d_in = embed_dim * n_tokens if combine == "concat" else embed_dim
+        else:
+            d_in = int(n_features)
         for layer in range(depth):
             bound = fan_in_bound(d_in)
             self.add_param(f"w{layer}", (d_in, width), uniform_init(bound))
@@ -64,12 +71,20 @@ class CohortMLP(CohortModule):
         return torch.cat([linear(self.embed, w[:, t]) for t in range(w.shape[1])], dim=1)
 
     def prepare(self) -> dict[str, torch.Tensor]:
-        return {"first": self.first_layer_tables()}
+        return {"first": self.first_layer_tables()} if self.tokens else {}
 
     def features(
-        self, tokens: torch.Tensor, prepared: dict[str, torch.Tensor] | None = None
+        self, inputs: torch.Tensor, prepared: dict[str, torch.Tensor] | None = None
     ) -> torch.Tensor:
-        """Penultimate representation `(E, N, width)` of tokens `(E, N, T)`."""
+        """Penultimate representation `(E, N, width)` of tokens `(E, N, T)` or features
+        `(E, N, D)`."""
+        if not self.tokens:
+            h = inputs
+            for layer in range(self.depth):
+                b = getattr(self, f"b{layer}") if self.use_bias else None
+                h = self.act(linear(h, getattr(self, f"w{layer}"), b))
+            return h
+        tokens = inputs
         vocab = self.embed.shape[1]
         slots = torch.arange(tokens.shape[-1], device=tokens.device) * vocab
         index = tokens + slots if self.combine == "concat" else tokens

@@ -32,10 +32,11 @@ class Block(CohortModule):
     """Attention + MLP residual block, weights as in Nanda et al. 2023 (N(0, 1/fan_in))."""
 
     def __init__(
-        self, n_members: int, d_model: int, n_heads: int, d_mlp: int, ln: bool, act: str
+        self, n_members: int, d_model: int, n_heads: int, d_mlp: int, ln: bool, act: str,
+        causal: bool = True,
     ) -> None:
         super().__init__(n_members)
-        self.n_heads, self.d_head, self.ln = n_heads, d_model // n_heads, ln
+        self.n_heads, self.d_head, self.ln, self.causal = n_heads, d_model // n_heads, ln, causal
         self.act = ACTIVATIONS[act]
         std = 1 / math.sqrt(d_model)
         for name in ("w_q", "w_k", "w_v", "w_o"):
@@ -97,9 +98,10 @@ class Block(CohortModule):
             z = (scores.softmax(dim=2).unsqueeze(-1) * v).sum(2)  # (E, N, H, dh)
         else:
             scores = (q.unsqueeze(3) * k.unsqueeze(2)).sum(-1) * scale  # (E, N, Tq, Tk, H)
-            t = k.shape[2]
-            causal = torch.ones(t, t, dtype=torch.bool, device=k.device).tril()
-            scores = scores.masked_fill(~causal[:, :, None], float("-inf"))
+            if self.causal:
+                t = k.shape[2]
+                causal = torch.ones(t, t, dtype=torch.bool, device=k.device).tril()
+                scores = scores.masked_fill(~causal[:, :, None], float("-inf"))
             z = (scores.softmax(dim=3).unsqueeze(-1) * v.unsqueeze(2)).sum(3)  # (E, N, Tq, H, dh)
         return self._mlp(x + linear(z.flatten(-2), self.w_o))
 

@@ -33,14 +33,18 @@ class MetricLog:
     def __len__(self) -> int:
         return len(self.steps)
 
+    def splits(self) -> list[str]:
+        """Split names in logged order: `train`, `test`, then named subsets (`test/...`)."""
+        return [name.removesuffix("_loss") for name in self.values if name.endswith("_loss")]
+
     def to_table(self) -> pa.Table:
-        """Rows ordered by step, member, split (train before test)."""
+        """Rows ordered by step, member, then splits in logged order (train, test, subsets)."""
         if not self.steps:
             return SCHEMA.empty_table()
         k = len(self.steps)
         e = len(self.values["train_loss"][0])
         parts = []
-        for split in ("train", "test"):
+        for split in self.splits():
             loss = np.stack(self.values[f"{split}_loss"])  # (K, E)
             acc = np.stack(self.values[f"{split}_acc"])
             parts.append((split, loss.ravel(), acc.ravel()))
@@ -58,22 +62,37 @@ class MetricLog:
             ).cast(SCHEMA)
             for split, loss, acc in parts
         )
-        return table.sort_by([("step", "ascending"), ("member", "ascending"),
-                              ("split", "descending")])
+        order = np.lexsort((np.repeat(np.arange(len(parts)), k * e),
+                            table["member"].to_numpy(), table["step"].to_numpy()))
+        return table.take(order)
 
     def clear(self) -> None:
         self.steps.clear()
         self.values.clear()
 
 
-def curves(table: pa.Table, member: int) -> dict[str, np.ndarray]:
-    """steps and train/test accuracy and loss of one member, from a metrics table."""
+def curves(table: pa.Table, member: int,
+           splits: tuple[str, ...] = ("train", "test")) -> dict[str, np.ndarray]:
+    """steps and `<split>_acc`, `<split>_loss` of one member, from a metrics table."""
     rows = table.filter(pa.compute.equal(table["member"], member))
     out: dict[str, np.ndarray] = {}
-    for split in ("train", "test"):
+    for split in splits:
         part = rows.filter(pa.compute.equal(rows["split"], split))
         part = part.sort_by("step")
         out["steps"] = part["step"].to_numpy()
         out[f"{split}_acc"] = part["accuracy"].to_numpy()
         out[f"{split}_loss"] = part["loss"].to_numpy()
     return out
+
+
+def split_matrix(table: pa.Table, split: str,
+                 column: str = "accuracy") -> tuple[np.ndarray, np.ndarray]:
+    """steps `(K,)` and one column as a `(K, E)` matrix for one split: every logged step holds
+    every member, so a cohort's curves come out as one array (NaN where a row is missing)."""
+    rows = table.filter(pa.compute.equal(table["split"], split))
+    steps = rows["step"].to_numpy()
+    members = rows["member"].to_numpy()
+    uniq = np.unique(steps)
+    out = np.full((len(uniq), int(members.max()) + 1 if len(members) else 0), np.nan)
+    out[np.searchsorted(uniq, steps), members] = rows[column].to_numpy()
+    return uniq, out

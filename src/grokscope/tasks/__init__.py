@@ -1,28 +1,112 @@
-"""Tasks: datasets where grokking happens, all behind one interface (`TaskData`)."""
+"""Tasks: datasets where grokking happens, all behind one interface (`TaskData`).
+
+A task builds all its examples once; a *split policy* turns it plus a member's seed into
+that member's train and test masks.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import torch
 
-from grokscope.config import ModularTaskConfig, UniformSplitConfig
+from grokscope.config import (
+    MnistSubclassTaskConfig,
+    ModularTaskConfig,
+    SplitConfig,
+    SubclassShiftSplitConfig,
+    SubclassTaskConfig,
+    UniformSplitConfig,
+)
+from grokscope.errors import ConfigError
 from grokscope.tasks.base import TaskData
 from grokscope.tasks.modular import OPERATIONS, modular
-from grokscope.tasks.splits import uniform_split
+from grokscope.tasks.splits import subclass_shift, undersampled_subclasses, uniform_split
+from grokscope.tasks.subclass import SubclassSpec, subclass_task
 
-TASKS = {"modular": "all pairs (a, b) of Z_p labelled op(a, b) mod p (Power et al. 2022)"}
+TASKS = {
+    "modular": "all pairs (a, b) of Z_p labelled op(a, b) mod p (Power et al. 2022)",
+    "equidistant": "Carvalho et al. 2025 Dataset 1: 4 classes x 2 Gaussian subclasses, all "
+                   "sqrt(2) apart, 117 features",
+    "equivariant": "Carvalho et al. 2025 Dataset 2: 4 classes x 10 Gaussian subclasses (a code "
+                   "and its Hamming-1 neighbours), 117 features",
+    "mnist_subclass": "MNIST-5k digits; k-means clusters of a small ResNet's latents as "
+                      "subclasses (Carvalho et al. 2025's MNIST variant)",
+}
+
+SPLITS = {
+    "uniform": "a uniform random fraction of the examples per member; test = the rest",
+    "subclass_shift": "imbalanced subclass sampling from the train pool (Carvalho et al. 2025, "
+                      "Eq. 1); test = the task's balanced test set",
+}
 
 
-def build_task(config: ModularTaskConfig) -> TaskData:
-    return modular(p=config.p, op=config.op)
+def build_task(
+    config: ModularTaskConfig | SubclassTaskConfig | MnistSubclassTaskConfig,
+) -> TaskData:
+    if isinstance(config, ModularTaskConfig):
+        return modular(p=config.p, op=config.op)
+    if isinstance(config, SubclassTaskConfig):
+        spec = SubclassSpec(
+            layout=config.name, bits=config.bits, dims=config.dims, scale=config.scale,
+            jitter=config.jitter, rotation=tuple(config.rotation),
+            generator_seed=config.generator_seed, samples_per_subclass=config.samples_per_subclass,
+            pool_fraction=config.pool_fraction, pool_size=config.pool_size,
+            test_size=config.test_size,
+        )
+        return subclass_task(spec)
+    from grokscope.tasks.mnist import mnist_subclass  # torch-heavy feature extractor: lazy
+
+    return mnist_subclass(config)
 
 
-def build_masks(config: UniformSplitConfig, task: TaskData, split_seeds: list[int],
-                fractions: list[float]) -> torch.Tensor:
-    """`(E, N)` train masks, one per member, each from that member's own seed."""
-    return torch.stack(
-        [uniform_split(task.n_examples, f, s) for f, s in zip(fractions, split_seeds, strict=True)]
-    )
+@dataclass
+class Splits:
+    """Each member's train and test masks `(E, N)`, and named test subsets `(N,)`."""
+
+    train: torch.Tensor
+    test: torch.Tensor
+    subsets: dict[str, torch.Tensor]
+    meta: dict
 
 
-__all__ = ["OPERATIONS", "TASKS", "TaskData", "build_masks", "build_task", "modular",
-           "uniform_split"]
+def undersampled_of(config: SubclassShiftSplitConfig, task: TaskData) -> list[int]:
+    """The under-sampled subclass ids: given in the config, or drawn per class."""
+    n_sub = len(task.meta["subclass_class"])
+    if config.undersampled is None:
+        return undersampled_subclasses(task.meta["subclass_class"], config.selection_seed)
+    bad = [k for k in config.undersampled if k >= n_sub]
+    if bad:
+        raise ConfigError(f"split.undersampled: subclass ids must be in 0..{n_sub - 1}, "
+                          f"got {bad}")
+    return sorted(set(config.undersampled))
+
+
+def build_splits(config: SplitConfig, task: TaskData, split_seeds: Sequence[int],
+                 fractions: Sequence[float | None], n_trains: Sequence[int | None],
+                 fs: Sequence[float | None]) -> Splits:
+    """Train and test masks for every member, each from that member's own seed."""
+    if isinstance(config, UniformSplitConfig):
+        train = torch.stack([uniform_split(task.n_examples, f, s)
+                             for f, s in zip(fractions, split_seeds, strict=True)])
+        return Splits(train, ~train, {}, {})
+    if "subclass" not in task.groups or "in_test" not in task.groups:
+        raise ConfigError(f"split 'subclass_shift': task '{task.name}' has no subclasses "
+                          "(allowed tasks: equidistant, equivariant, mnist_subclass)")
+    under = undersampled_of(config, task)
+    subclass, in_test = task.groups["subclass"], task.groups["in_test"].bool()
+    train = torch.stack([
+        subclass_shift(subclass, ~in_test, n, f, s, under, config.counts)
+        for n, f, s in zip(n_trains, fs, split_seeds, strict=True)
+    ])
+    test = in_test.expand_as(train).clone()
+    is_under = torch.isin(subclass, torch.tensor(under, dtype=subclass.dtype))
+    subsets = {"test/undersampled": in_test & is_under, "test/others": in_test & ~is_under}
+    for k in range(len(task.meta["subclass_class"])):
+        subsets[f"test/subclass={k}"] = in_test & (subclass == k)
+    return Splits(train, test, subsets, {"undersampled": under})
+
+
+__all__ = ["OPERATIONS", "SPLITS", "TASKS", "Splits", "TaskData", "build_splits", "build_task",
+           "modular", "uniform_split"]

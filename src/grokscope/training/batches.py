@@ -26,38 +26,45 @@ class MemberBatchStream:
     """Mini-batches drawn without replacement from each member's train split, per member seed.
 
     Each member walks through a stream of random permutations of its own train indices,
-    cut into consecutive batches of size B (a batch may straddle two epochs). The stream
-    depends only on the member's seed and split, never on the cohort, and its state is
-    checkpointed so a resumed run sees the same batches.
+    cut into consecutive batches of its own size B_e (a batch may straddle two epochs). The
+    stream depends only on the member's seed, split and batch size, never on the cohort, and
+    its state is checkpointed so a resumed run sees the same batches. Members with smaller
+    batches are padded to the largest with weight-0 columns.
     """
 
-    def __init__(self, masks: torch.Tensor, batch_size: int, seeds: list[int]) -> None:
+    def __init__(self, masks: torch.Tensor, batch_size: int | list[int], seeds: list[int]) -> None:
         self.train_ids = [m.nonzero().squeeze(1).cpu() for m in masks]
-        smallest = min(len(ids) for ids in self.train_ids)
-        if batch_size > smallest:
-            raise ConfigError(
-                f"train.batch_size: {batch_size} is larger than the smallest member's training "
-                f"set ({smallest} examples); allowed: 1..{smallest}, or null for full batch"
-            )
-        self.batch_size, self.device = batch_size, masks.device
+        sizes = batch_size if isinstance(batch_size, list) else [batch_size] * len(seeds)
+        for member, (size, ids) in enumerate(zip(sizes, self.train_ids, strict=True)):
+            if size > len(ids):
+                raise ConfigError(
+                    f"train.batch_size: {size} is larger than member {member}'s training set "
+                    f"({len(ids)} examples); allowed: 1..{len(ids)}, or null for full batch"
+                )
+        self.sizes, self.device = [int(s) for s in sizes], masks.device
+        width = max(self.sizes)
+        self.weights = torch.stack([
+            torch.cat([torch.full((s,), 1.0 / s), torch.zeros(width - s)]) for s in self.sizes
+        ]).to(self.device)
         # offset so the batch stream is independent of the init and split draws of the same seed
         self.generators = [torch.Generator().manual_seed(int(s) + 0x5EED) for s in seeds]
         self.buffers = [torch.empty(0, dtype=torch.int64) for _ in seeds]
 
     def _take(self, member: int) -> torch.Tensor:
-        buffer = self.buffers[member]
-        while len(buffer) < self.batch_size:
+        buffer, size = self.buffers[member], self.sizes[member]
+        while len(buffer) < size:
             ids = self.train_ids[member]
             perm = torch.randperm(len(ids), generator=self.generators[member])
             buffer = torch.cat([buffer, ids[perm]])
-        self.buffers[member] = buffer[self.batch_size :]
-        return buffer[: self.batch_size]
+        self.buffers[member] = buffer[size:]
+        taken = buffer[:size]
+        pad = max(self.sizes) - size  # weight-0 columns: repeat the first index
+        return torch.cat([taken, taken[:1].expand(pad)]) if pad else taken
 
     def next(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """indices `(E, B)` and uniform weights `(E, B)`."""
+        """indices `(E, B_max)` and weights `(E, B_max)`: 1/B_e on a member's own batch."""
         indices = torch.stack([self._take(e) for e in range(len(self.buffers))])
-        weights = torch.full(indices.shape, 1.0 / self.batch_size)
-        return indices.to(self.device), weights.to(self.device)
+        return indices.to(self.device), self.weights
 
     def state_dict(self) -> dict:
         return {"generators": [g.get_state() for g in self.generators], "buffers": self.buffers}

@@ -10,7 +10,7 @@ from grokscope.config import ExperimentConfig
 from grokscope.errors import ConfigError
 from grokscope.models import build_model
 from grokscope.models.cohort import CohortModule
-from grokscope.tasks import TaskData, build_masks, build_task
+from grokscope.tasks import Splits, TaskData, build_splits, build_task
 from grokscope.training.batches import MemberBatchStream, full_batch
 from grokscope.training.losses import per_example_loss
 from grokscope.training.members import MemberSpec, resolve_members
@@ -19,10 +19,12 @@ from grokscope.training.optim import CohortAdamW, clip_by_member_norm
 
 @dataclass
 class Evaluation:
-    """One evaluation pass over every example for every member.
+    """One evaluation pass over every member's train and test examples.
 
-    `loss` and `correct` are per example `(E, N)` (probes group them); the split summaries are
-    `(E,)` means over each member's own train mask and its complement.
+    `loss` and `correct` are per example `(E, N)`, defined where the member's train or test
+    mask is set (0 elsewhere; probes group them); the split summaries are `(E,)` means over
+    each member's own train and test masks; `subsets` holds `(loss, acc)` means `(E,)` over
+    the split policy's named test subsets (e.g. the under-sampled subclasses).
     """
 
     loss: torch.Tensor
@@ -31,6 +33,15 @@ class Evaluation:
     train_acc: torch.Tensor
     test_loss: torch.Tensor
     test_acc: torch.Tensor
+    subsets: dict[str, tuple[torch.Tensor, torch.Tensor]]
+
+    def columns(self) -> dict[str, torch.Tensor]:
+        """Every `(E,)` summary by metric column name: `<split>_loss`, `<split>_acc`."""
+        out = {"train_loss": self.train_loss, "train_acc": self.train_acc,
+               "test_loss": self.test_loss, "test_acc": self.test_acc}
+        for name, (loss, acc) in self.subsets.items():
+            out[f"{name}_loss"], out[f"{name}_acc"] = loss, acc
+        return out
 
 
 def resolve_device(name: str) -> torch.device:
@@ -60,7 +71,9 @@ def _chunks(n: int, n_members: int, chunk: int | None = None) -> list[slice]:
 
 
 def _masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    return (values * mask).sum(1) / mask.sum(1)
+    """Mean over the mask per member; `(E, N)` values, `(E, N)` or `(N,)` mask -> `(E,)`."""
+    mask = mask.to(values.dtype)
+    return (values * mask).sum(-1) / mask.sum(-1).clamp(min=1)
 
 
 class Cohort:
@@ -72,17 +85,37 @@ class Cohort:
         self.members: list[MemberSpec] = resolve_members(config)
         seeds = [m.seed for m in self.members]
         task = build_task(config.task)
-        masks = build_masks(config.split, task, [m.split_seed for m in self.members],
-                            [m.fraction for m in self.members])
+        m = self.members
+        self.splits: Splits = build_splits(
+            config.split, task, [s.split_seed for s in m], [s.fraction for s in m],
+            [s.n_train for s in m], [s.f for s in m])
         self.task: TaskData = task.to(self.device)
-        self.masks = masks.to(self.device)  # (E, N) True = train
+        self.masks = self.splits.train.to(self.device)  # (E, N) True = train
+        self.test_masks = self.splits.test.to(self.device)  # (E, N) True = test
+        self.subsets = {k: v.to(self.device) for k, v in self.splits.subsets.items()}  # (N,)
         self.model: CohortModule = build_model(config.model, task, len(self.members))
-        self.model.initialize(seeds, [m.init_scale for m in self.members])
+        self.model.initialize(seeds, [s.init_scale for s in m])
         self.model.to(self.device)
         self.optimizer = self._build_optimizer()
-        batch = config.train.batch_size
-        self.stream = MemberBatchStream(self.masks, batch, seeds) if batch else None
-        self._full = None if batch else full_batch(self.masks)
+        batches = [s.batch_size for s in m]
+        if any(b is None for b in batches) and any(b is not None for b in batches):
+            raise ConfigError("train.batch_size: mixes null (full batch) and sizes; allowed: "
+                              "all null, or a size for every member")
+        self.stream = MemberBatchStream(self.masks, batches, seeds) if batches[0] else None
+        self._full = None if batches[0] else full_batch(self.masks)
+        self._plan_evaluation()
+
+    def _plan_evaluation(self) -> None:
+        """Evaluate either every row some member uses, shared by all members, or the shared
+        test rows plus each member's own train rows: whichever touches fewer rows.
+
+        Modular splits cover all examples (shared wins); subclass splits draw small train
+        sets from a large pool (per-member train rows win)."""
+        used = (self.masks | self.test_masks).any(0).nonzero().squeeze(1)
+        test_rows = self.test_masks.any(0).nonzero().squeeze(1)
+        per_member = len(test_rows) + int(self.masks.sum(1).max())
+        self._shared_rows = used if len(used) <= per_member else test_rows
+        self._train_rows = None if len(used) <= per_member else full_batch(self.masks)[0]
 
     @property
     def n_members(self) -> int:
@@ -133,20 +166,32 @@ class Cohort:
 
     @torch.no_grad()
     def evaluate(self, chunk: int | None = None) -> Evaluation:
-        """Loss and accuracy on every example for every member, in one pass (cache-sized chunks)."""
-        losses, correct = [], []
-        prepared = self.model.prepare()
-        for rows in _chunks(self.task.n_examples, self.n_members, chunk):
+        """Loss and accuracy of every member on its train and test examples, in one pass of
+        cache-sized chunks (see `_plan_evaluation` for which rows are computed)."""
+        n_members, prepared = self.n_members, self.model.prepare()
+        loss = torch.zeros(n_members, self.task.n_examples, device=self.device)
+        hit = torch.zeros_like(loss)
+        shared = self._shared_rows
+        for cols in _chunks(len(shared), n_members, chunk):
+            rows = shared[cols]
             inputs, labels = self.task.inputs[rows], self.task.labels[rows]
-            logits = self.model(inputs.expand(self.n_members, *inputs.shape), prepared)
-            losses.append(self._loss(logits, labels))
-            correct.append(logits.argmax(-1) == labels)
-        loss, hit = torch.cat(losses, 1), torch.cat(correct, 1).to(torch.float32)
-        train, test = self.masks, ~self.masks
+            logits = self.model(inputs.expand(n_members, *inputs.shape), prepared)
+            loss[:, rows] = self._loss(logits, labels).to(loss.dtype)
+            hit[:, rows] = (logits.argmax(-1) == labels).to(hit.dtype)
+        if self._train_rows is not None:  # (E, n_max); padding columns are other rows: harmless
+            for cols in _chunks(self._train_rows.shape[1], n_members, chunk):
+                rows = self._train_rows[:, cols]
+                labels = self.task.labels[rows]
+                logits = self.model(self.task.inputs[rows], prepared)
+                loss.scatter_(1, rows, self._loss(logits, labels).to(loss.dtype))
+                hit.scatter_(1, rows, (logits.argmax(-1) == labels).to(hit.dtype))
+        train, test = self.masks, self.test_masks
         return Evaluation(
             loss=loss, correct=hit,
             train_loss=_masked_mean(loss, train), train_acc=_masked_mean(hit, train),
             test_loss=_masked_mean(loss, test), test_acc=_masked_mean(hit, test),
+            subsets={name: (_masked_mean(loss, mask), _masked_mean(hit, mask))
+                     for name, mask in self.subsets.items()},
         )
 
     def state_dict(self) -> dict:

@@ -11,7 +11,6 @@ from grokscope.store import MetricLog, RunStore
 from grokscope.training.cohort import Cohort
 
 OnLog = Callable[[int, dict[str, list[float]]], None]
-SUMMARY = ("train_loss", "train_acc", "test_loss", "test_acc")
 
 
 def _resume_step(store: RunStore, cohort: Cohort) -> int | None:
@@ -39,14 +38,14 @@ def train(cohort: Cohort, store: RunStore, on_log: OnLog | None = None,
     if on_start:
         on_start(start)
     store.truncate_after(start)
-    log, pending = MetricLog(), []
+    log, pending, names = MetricLog(), [], []
 
     def drain() -> None:
         if not pending:
             return
-        host = torch.stack([torch.stack(v) for _, v in pending]).cpu().numpy()  # (K, 4, E)
+        host = torch.stack([torch.stack(v) for _, v in pending]).cpu().numpy()  # (K, M, E)
         for (step, _), values in zip(pending, host, strict=True):
-            columns = dict(zip(SUMMARY, values, strict=True))
+            columns = dict(zip(names, values, strict=True))
             log.add(step, **columns)
             if on_log:
                 on_log(step, {k: v.tolist() for k, v in columns.items()})
@@ -55,8 +54,9 @@ def train(cohort: Cohort, store: RunStore, on_log: OnLog | None = None,
     for step in range(start, cfg.steps + 1):
         if resumed is None or step > start:
             if step % cfg.log_every == 0 or step == cfg.steps:
-                ev = cohort.evaluate()
-                pending.append((step, [getattr(ev, name) for name in SUMMARY]))
+                columns = cohort.evaluate().columns()
+                names[:] = list(columns)
+                pending.append((step, list(columns.values())))
                 if len(pending) >= drain_every:
                     drain()
             if step > start and (step % cfg.checkpoint_every == 0 or step == cfg.steps):

@@ -15,7 +15,10 @@ class MemberSpec:
 
     seed: int
     split_seed: int
-    fraction: float
+    fraction: float | None  # uniform split
+    n_train: int | None  # subclass_shift split
+    f: float | None  # subclass_shift split
+    batch_size: int | None  # None: full batch
     lr: float
     weight_decay: float
     beta1: float
@@ -30,7 +33,10 @@ class MemberSpec:
 _PER_MEMBER = {
     "cohort.seed": lambda c: c.cohort.seed,
     "split.seed": lambda c: c.split.seed,
-    "split.fraction": lambda c: c.split.fraction,
+    "split.fraction": lambda c: getattr(c.split, "fraction", None),
+    "split.n_train": lambda c: getattr(c.split, "n_train", None),
+    "split.f": lambda c: getattr(c.split, "f", None),
+    "train.batch_size": lambda c: c.train.batch_size,
     "optim.lr": lambda c: c.optim.lr,
     "optim.weight_decay": lambda c: c.optim.weight_decay,
     "optim.betas": lambda c: c.optim.betas,
@@ -38,10 +44,17 @@ _PER_MEMBER = {
 }
 
 
+PER_MEMBER_KEYS = tuple(k for k in _PER_MEMBER if k != "cohort.seed")
+
+
 def _is_list(key: str, value: Any) -> bool:
     if key == "optim.betas":  # a pair is one value; a list of pairs is per-member
         return isinstance(value, list) and len(value) > 0 and isinstance(value[0], tuple | list)
     return isinstance(value, list)
+
+
+def _maybe(kind: type, value: Any) -> Any:
+    return None if value is None else kind(value)
 
 
 def cohort_size(config: ExperimentConfig) -> int:
@@ -72,17 +85,23 @@ def resolve_members(config: ExperimentConfig) -> list[MemberSpec]:
         MemberSpec(
             seed=int(seed),
             split_seed=int(split_seed),
-            fraction=float(fraction),
+            fraction=_maybe(float, fraction),
+            n_train=_maybe(int, n_train),
+            f=_maybe(float, f),
+            batch_size=_maybe(int, batch),
             lr=float(lr),
             weight_decay=float(wd),
             beta1=float(betas[0]),
             beta2=float(betas[1]),
             init_scale=float(scale),
         )
-        for seed, split_seed, fraction, lr, wd, betas, scale in zip(
+        for seed, split_seed, fraction, n_train, f, batch, lr, wd, betas, scale in zip(
             seeds,
             split_seeds,
             per_member("split.fraction"),
+            per_member("split.n_train"),
+            per_member("split.f"),
+            per_member("train.batch_size"),
             per_member("optim.lr"),
             per_member("optim.weight_decay"),
             per_member("optim.betas"),
@@ -90,3 +109,26 @@ def resolve_members(config: ExperimentConfig) -> list[MemberSpec]:
             strict=True,
         )
     ]
+
+
+def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
+    node = data
+    *parents, leaf = key.split(".")
+    for part in parents:
+        node = node[part]
+    node[leaf] = value
+
+
+def select_members(config: ExperimentConfig, indices: list[int]) -> ExperimentConfig:
+    """The config of a sub-cohort: members `indices` of `config`, each keeping its own seed,
+    split and hyper-parameters (so it trains exactly as it would in the full cohort)."""
+    specs = resolve_members(config)
+    data = config.model_dump(mode="json")
+    for key, get in _PER_MEMBER.items():
+        value = get(config)
+        if key == "cohort.seed":
+            _set_dotted(data, key, [specs[i].seed for i in indices])
+        elif _is_list(key, value):
+            _set_dotted(data, key, [value[i] for i in indices])
+    data["cohort"]["members"] = len(indices)
+    return ExperimentConfig.model_validate(data)
