@@ -6,13 +6,16 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.grokscope-installed
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test bench lint clean reproduce-quick
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e ".[dev,data]"
 	touch $(STAMP)
+
+reproduce-quick: $(STAMP)
+	$(BIN)/grokscope reproduce carvalho2025 --quick
 
 demo: $(STAMP)
 	$(BIN)/grokscope run experiments/quickstart.yaml

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from grokscope.errors import ConfigError
+
+if TYPE_CHECKING:
+    from grokscope.reproduce import ReproductionResult
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Reproduce, measure and explain grokking.")
@@ -130,7 +133,7 @@ def reproduce(
         _fail(exc)
 
 
-def _print_summary(result) -> None:  # noqa: ANN001 (ReproductionResult, imported lazily)
+def _print_summary(result: ReproductionResult) -> None:
     table = Table(title=result.title)
     headers = {"setting": "label", "grokked": "grokked", "n": "members", "α0": "alpha0_median",
                "α1": "alpha1_median", "ΔS": "delta_S_mean", "test": "final_test_acc",
@@ -156,21 +159,25 @@ def _fmt(value: object) -> str:
     return str(value)
 
 
-EVENT_COLUMNS = {  # header: key in events.json
-    "member": "member", "seed": "seed", "frac": "fraction", "lr": "lr", "wd": "weight_decay",
-    "α": "init_scale", "verdict": "verdict", "α0": "alpha0", "α1": "alpha1", "delay": "delay",
-    "ΔS": "delta_S", "S": "support", "train": "final_train_acc", "test": "final_test_acc",
+EVENT_COLUMNS = {  # header: key in events.json; columns empty for every member are left out
+    "member": "member", "seed": "seed", "frac": "fraction", "n": "n_train", "f": "f",
+    "lr": "lr", "wd": "weight_decay", "α": "init_scale", "verdict": "verdict", "α0": "alpha0",
+    "α1": "alpha1", "delay": "delay", "ΔS": "delta_S", "S": "support",
+    "train": "final_train_acc", "test": "final_test_acc", "TV": "shift_tv",
 }
 
 
 def _print_events(events: dict) -> None:
     table = Table(title="grokking events per member (Carvalho et al. 2025, Def. 3.1)")
-    for header in EVENT_COLUMNS:
+    always = {"verdict", "α0", "α1", "delay", "ΔS", "S"}
+    columns = {h: k for h, k in EVENT_COLUMNS.items()
+               if h in always or any(r.get(k) is not None for r in events["members"])}
+    for header in columns:
         table.add_column(header, justify="left" if header == "verdict" else "right")
     for row in events["members"]:
-        cells = [_fmt(row.get(key)) for key in EVENT_COLUMNS.values()]
+        cells = [_fmt(row.get(key)) for key in columns.values()]
         if row.get("censored"):
-            cells[list(EVENT_COLUMNS).index("S")] += "+"
+            cells[list(columns).index("S")] += "+"
         table.add_row(*cells)
     console.print(table)
     counts: dict[str, int] = {}

@@ -95,9 +95,13 @@ def test_cli_reproduce_writes_figure_and_csvs(tmp_path):
                                       "--no-progress"])
     assert result.exit_code == 0, result.output
     run = Path(tmp_path / "out" / "tiny" / "figX")
-    for name in ("figure.png", "events.csv", "summary.csv", "metrics.parquet"):
+    for name in ("figure.png", "events.csv", "summary.csv", "part-0/metrics.parquet",
+                 "part-1/metrics.parquet"):  # batch 40 and batch 60: two cohorts
         assert (run / name).is_file(), name
     rows = list(csv.DictReader((run / "events.csv").open()))
+    assert [(r["setting"], r["seed"], r["n_train"]) for r in rows] == [
+        ("0", "0", "80"), ("0", "1", "80"), ("0", "2", "80"),
+        ("1", "0", "120"), ("1", "1", "120"), ("1", "2", "120")]
     assert len(rows) == 6 and {"alpha0", "alpha1", "delta_S", "verdict", "shift_tv",
                                "shift_mmd", "final_undersampled_acc"} <= set(rows[0])
     summary = list(csv.DictReader((run / "summary.csv").open()))
