@@ -114,7 +114,7 @@ def reproduce(
 ) -> None:
     """Reproduce a paper's figures: train each file's cohort (resumes), redraw the figure,
     write events.csv and summary.csv next to it."""
-    from grokscope.reproduce import find_suite, run_reproduction
+    from grokscope.reproduce import find_suite, run_reproduction, write_shift_figure
 
     try:
         files = find_suite(suite)
@@ -124,13 +124,20 @@ def reproduce(
                 raise ConfigError(f"--only: no file {missing} in {suite!r} (allowed: "
                                   f"{', '.join(f.stem for f in files)})")
             files = [f for f in files if f.stem in only]
+        results = []
         for path in files:
             console.print(f"[bold]{path.stem}[/bold] ({'quick' if quick else 'full'})")
             result = run_reproduction(path, quick=quick, out_root=out, progress=progress,
                                       overwrite=overwrite)
             _print_summary(result)
+            results.append(result)
     except ConfigError as exc:
         _fail(exc)
+    if len(results) > 1:
+        suffix = "-quick" if quick else ""
+        shift = write_shift_figure(results, results[0].path.parent / f"shift{suffix}.png")
+        if shift:
+            console.print(f"measured shift vs accuracy, every member: {shift}")
 
 
 def _print_summary(result: ReproductionResult) -> None:

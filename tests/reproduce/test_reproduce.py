@@ -124,3 +124,12 @@ def test_members_are_packed_by_batch_size_into_bounded_cohorts():
     assert sorted(i for p in parts for i in p) == list(range(60))
     for part in parts:
         assert len({config.train.batch_size[i] for i in part}) == 1
+
+
+def test_suite_shift_figure_from_member_rows(tmp_path):
+    from grokscope.report.reproduction import plot_shift
+
+    rows = [{"shift_mmd": 0.01 * k, "f": k / 4, "final_test_acc": 1 - 0.1 * k,
+             "final_undersampled_acc": 1 - 0.2 * k} for k in range(5)]
+    path = plot_shift({"figA": rows, "figB": rows[:2]}, tmp_path / "shift.png")
+    assert path.stat().st_size > 10_000

@@ -64,3 +64,36 @@ def _band(ax: plt.Axes, steps: np.ndarray, values: np.ndarray, color: str, label
     if values.shape[1] > 1:
         ax.fill_between(steps, mean - std, np.minimum(mean + std, 1.0), color=color, alpha=0.2,
                         lw=0)
+
+
+def plot_shift(rows_by_figure: dict[str, list[dict]], path: Path) -> Path:
+    """Measured train/test shift against what the member learned, over every member of every
+    figure: MMD² on the inputs (x) vs final test accuracy overall (left) and on the
+    under-sampled subclasses (right); colour = f. The paper varies the shift but never
+    measures it: this is the measurement."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True, sharex=True)
+    markers = "osD^vP*X"
+    scatter = None
+    for k, (name, rows) in enumerate(rows_by_figure.items()):
+        rows = [r for r in rows if r.get("shift_mmd") not in (None, "")]
+        if not rows:
+            continue
+        x = np.array([float(r["shift_mmd"]) for r in rows])
+        f = np.array([float(r["f"]) for r in rows])
+        for ax, key in zip(axes, ("final_test_acc", "final_undersampled_acc"), strict=True):
+            y = np.array([float(r[key]) if r.get(key) not in (None, "") else np.nan
+                          for r in rows])
+            scatter = ax.scatter(x, y, c=f, cmap="viridis", vmin=0, vmax=1, s=18, alpha=0.7,
+                                 marker=markers[k % len(markers)], label=name)
+    axes[0].set(xlabel="shift: MMD² (train vs test inputs)", ylabel="final test accuracy",
+                title="all test subclasses")
+    axes[1].set(xlabel="shift: MMD² (train vs test inputs)", title="under-sampled subclasses")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.ticklabel_format(axis="x", style="sci", scilimits=(-2, 2))
+    axes[0].legend(fontsize=8)
+    if scatter is not None:
+        fig.colorbar(scatter, ax=axes, label="f (imbalance factor)")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -15,7 +15,7 @@ import pyarrow as pa
 from grokscope.config import ExperimentConfig
 from grokscope.errors import ConfigError
 from grokscope.experiment import run_experiment
-from grokscope.report.reproduction import plot_settings
+from grokscope.report.reproduction import plot_settings, plot_shift
 from grokscope.reproduce.spec import expand, load_spec
 from grokscope.store import RunStore
 from grokscope.store.metrics import split_matrix
@@ -33,6 +33,7 @@ class ReproductionResult:
     path: Path  # run directory; figure.png, events.csv and summary.csv live in it
     summary: list[dict[str, Any]]
     seconds: float
+    rows: list[dict[str, Any]]  # one per member, as in events.csv
 
     @property
     def figure(self) -> Path:
@@ -110,7 +111,14 @@ def run_reproduction(path: Path, quick: bool = False, out_root: str | Path = "ru
     _write_csv(run_dir / "summary.csv", summary)
     title = spec.title + (" — quick" if quick else "")
     plot_settings(table, members, events, run_dir / "figure.png", title=title)
-    return ReproductionResult(name, spec.title, spec.claim, run_dir, summary, seconds)
+    return ReproductionResult(name, spec.title, spec.claim, run_dir, summary, seconds, rows)
+
+
+def write_shift_figure(results: list[ReproductionResult], path: Path) -> Path | None:
+    """The suite-level figure: measured shift vs final accuracy, every member of every
+    figure whose task has subclasses."""
+    rows = {r.name: r.rows for r in results if any(row.get("shift_mmd") for row in r.rows)}
+    return plot_shift(rows, path) if rows else None
 
 
 EVENT_KEYS = ("verdict", "alpha0", "alpha1", "delay", "delta_S", "delta_T", "support",
