@@ -107,6 +107,9 @@ def reproduce(
                                                "or a reproduction YAML or folder")],
     quick: Annotated[bool, typer.Option(help="fewer seeds and steps: minutes on a CPU")] = False,
     only: Annotated[list[str] | None, typer.Option(help="run only these files (stems)")] = None,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="override in every file, e.g. detect.min_intensity=0.005 (re-detects "
+                      "finished runs without retraining)")] = None,
     out: Annotated[Path, typer.Option(help="root of the run directories")] = Path(
         "runs/reproduce"),
     overwrite: Annotated[bool, typer.Option(help="retrain finished runs")] = False,
@@ -128,7 +131,7 @@ def reproduce(
         for path in files:
             console.print(f"[bold]{path.stem}[/bold] ({'quick' if quick else 'full'})")
             result = run_reproduction(path, quick=quick, out_root=out, progress=progress,
-                                      overwrite=overwrite)
+                                      overwrite=overwrite, overrides=set_ or [])
             _print_summary(result)
             results.append(result)
     except ConfigError as exc:

@@ -133,3 +133,9 @@ def test_suite_shift_figure_from_member_rows(tmp_path):
              "final_undersampled_acc": 1 - 0.2 * k} for k in range(5)]
     path = plot_shift({"figA": rows, "figB": rows[:2]}, tmp_path / "shift.png")
     assert path.stat().st_size > 10_000
+
+
+def test_overrides_reach_every_member():
+    config, _ = expand(ReproductionSpec.model_validate(SPEC),
+                       overrides=["detect.min_intensity=0.005", "train.log_every=5"])
+    assert config.detect.min_intensity == 0.005 and config.train.log_every == 5

@@ -77,7 +77,8 @@ def plan_parts(config: ExperimentConfig, max_members: int) -> list[list[int]]:
 
 def run_reproduction(path: Path, quick: bool = False, out_root: str | Path = "runs/reproduce",
                      progress: bool = True, overwrite: bool = False,
-                     max_members: int | None = None) -> ReproductionResult:
+                     max_members: int | None = None,
+                     overrides: list[str] | None = None) -> ReproductionResult:
     """Train (or resume) the cohorts of one reproduction file, then redraw its figure and
     write `events.csv` (one row per member) and `summary.csv` (one row per setting).
 
@@ -87,7 +88,7 @@ def run_reproduction(path: Path, quick: bool = False, out_root: str | Path = "ru
     spec = load_spec(path)
     name = path.stem + ("-quick" if quick else "")
     run_dir = Path(out_root) / path.parent.name / name
-    config, members = expand(spec, quick, name=name, out_dir=str(run_dir))
+    config, members = expand(spec, quick, name=name, out_dir=str(run_dir), overrides=overrides)
     device = resolve_device(config.train.device).type
     parts = plan_parts(config, max_members or MAX_MEMBERS.get(device, 32))
     tables, events, seconds = [], [None] * len(members), 0.0

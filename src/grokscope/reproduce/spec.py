@@ -24,7 +24,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from grokscope.config import ExperimentConfig, parse_config
+from grokscope.config import ExperimentConfig, apply_overrides, parse_config
 from grokscope.errors import ConfigError
 from grokscope.training.members import PER_MEMBER_KEYS
 
@@ -82,10 +82,13 @@ def _set(data: dict[str, Any], key: str, value: Any) -> None:
 
 
 def expand(spec: ReproductionSpec, quick: bool = False, name: str = "figure",
-           out_dir: str = "runs") -> tuple[ExperimentConfig, list[dict[str, Any]]]:
+           out_dir: str = "runs", overrides: list[str] | None = None,
+           ) -> tuple[ExperimentConfig, list[dict[str, Any]]]:
     """One cohort config holding every (setting, seed) member, and per member its setting.
 
-    Returns the config and, per member, `{"setting": index, "label": ..., "seed": k}`.
+    `overrides` (`key=value`) apply to the shared config, e.g. `detect.min_intensity=0.005`
+    to re-judge finished runs without retraining. Returns the config and, per member,
+    `{"setting": index, "label": ..., "seed": k}`.
     """
     settings = list(enumerate(spec.settings))
     seeds = spec.seeds
@@ -103,6 +106,7 @@ def expand(spec: ReproductionSpec, quick: bool = False, name: str = "figure",
             _set(data, "train.steps", spec.quick.steps)
         for key, value in spec.quick.set.items():
             _set(data, key, value)
+    apply_overrides(data, overrides or [])
     members, columns = [], {}
     keys = list(dict.fromkeys(k for _, s in settings for k in s if k != "label"))
     for key in keys:
