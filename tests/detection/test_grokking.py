@@ -38,6 +38,16 @@ def test_no_rise_is_memorization_only():
     assert ev.delta_S is None  # intensity is "how much grokking happened": none here
 
 
+def test_lost_fit_is_collapsed_not_generalization():
+    """Train accuracy reaches 1 then decays to chance (weight decay shrinking the net): test
+    accuracy at chance must not count as having reached sigma_E."""
+    train = sigmoid(300) - sigmoid(1500, high=0.7)  # 1.0 by step 440, ~0.3 from ~1700
+    test = sigmoid(300, high=0.5) - sigmoid(1500, high=0.2)
+    ev = detect(STEPS, train, test)
+    assert ev.verdict == "collapsed" and ev.alpha0 == 440 and ev.alpha1 is None
+    assert ev.delta_S is None
+
+
 def test_no_fit():
     ev = detect(STEPS, sigmoid(300, high=0.6), sigmoid(300, high=0.3))
     assert ev.verdict == "not-fitted" and ev.alpha0 is None

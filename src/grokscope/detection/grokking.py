@@ -34,7 +34,7 @@ import numpy as np
 
 from grokscope.config import DetectConfig
 
-VERDICTS = ("grokked", "generalized-without-delay", "memorized-only", "not-fitted")
+VERDICTS = ("grokked", "generalized-without-delay", "memorized-only", "collapsed", "not-fitted")
 
 
 @dataclass
@@ -117,6 +117,11 @@ def detect(
         verdict="memorized-only", alpha0=int(steps[i0]), sigma_S=sigma_s, sigma_E=sigma_e,
         delta_T=limit - sigma_e, **finals,
     )
+    if limit < cfg.train_threshold - cfg.relapse_tolerance:
+        # the fit was lost (e.g. weight decay shrank the net to a constant): sigma_E would sit
+        # near chance and any test curve would "generalize" there
+        events.verdict = "collapsed"
+        return events
     found = _find_alpha1(steps, test, i0, sigma_e, cfg)
     if found is None:  # no generalization: no intensity to report
         return events
