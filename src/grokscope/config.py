@@ -285,15 +285,20 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
         if "=" not in item:
             raise ConfigError(f"--set: expected key=value, got {item!r}")
         key, raw = item.split("=", 1)
-        node = data
-        parts = key.strip().split(".")
-        for part in parts[:-1]:
-            child = node.setdefault(part, {})
-            if not isinstance(child, dict):
-                raise ConfigError(f"--set: {'.'.join(parts)}: {part!r} is not a section")
-            node = child
-        node[parts[-1]] = yaml.safe_load(raw)
+        set_dotted(data, key.strip(), yaml.safe_load(raw))
     return data
+
+
+def set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
+    """`data["a"]["b"] = value` for key `a.b`, creating missing sections."""
+    node = data
+    *parents, leaf = key.split(".")
+    for part in parents:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"--set: {key}: {part!r} is not a section")
+        node = child
+    node[leaf] = value
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:

@@ -24,7 +24,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from grokscope.config import ExperimentConfig, apply_overrides, parse_config
+from grokscope.config import ExperimentConfig, apply_overrides, parse_config, set_dotted
 from grokscope.errors import ConfigError
 from grokscope.training.members import PER_MEMBER_KEYS
 
@@ -73,14 +73,6 @@ def setting_label(setting: dict[str, Any]) -> str:
     return ", ".join(f"{SHORT_NAMES.get(k, k)}={setting[k]}" for k in shown)
 
 
-def _set(data: dict[str, Any], key: str, value: Any) -> None:
-    node = data
-    *parents, leaf = key.split(".")
-    for part in parents:
-        node = node.setdefault(part, {})
-    node[leaf] = value
-
-
 def expand(spec: ReproductionSpec, quick: bool = False, name: str = "figure",
            out_dir: str = "runs", overrides: list[str] | None = None,
            ) -> tuple[ExperimentConfig, list[dict[str, Any]]]:
@@ -103,9 +95,9 @@ def expand(spec: ReproductionSpec, quick: bool = False, name: str = "figure",
             settings = [(i, spec.settings[i]) for i in keep]
         seeds = spec.quick.seeds
         if spec.quick.steps:
-            _set(data, "train.steps", spec.quick.steps)
+            set_dotted(data, "train.steps", spec.quick.steps)
         for key, value in spec.quick.set.items():
-            _set(data, key, value)
+            set_dotted(data, key, value)
     apply_overrides(data, overrides or [])
     members, columns = [], {}
     keys = list(dict.fromkeys(k for _, s in settings for k in s if k != "label"))
@@ -123,8 +115,8 @@ def expand(spec: ReproductionSpec, quick: bool = False, name: str = "figure",
                 value = setting[key] if key in setting else _get(data, key)
                 columns.setdefault(key, []).append(value)
     for key, values in columns.items():
-        _set(data, key, values)
-    _set(data, "cohort.seed", [m["seed"] for m in members])
+        set_dotted(data, key, values)
+    set_dotted(data, "cohort.seed", [m["seed"] for m in members])
     data.get("cohort", {}).pop("members", None)
     data["name"], data["out_dir"] = name, out_dir
     return parse_config(data), members

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from grokscope.config import ExperimentConfig
+from grokscope.config import ExperimentConfig, set_dotted
 from grokscope.errors import ConfigError
 
 
@@ -111,14 +111,6 @@ def resolve_members(config: ExperimentConfig) -> list[MemberSpec]:
     ]
 
 
-def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
-    node = data
-    *parents, leaf = key.split(".")
-    for part in parents:
-        node = node[part]
-    node[leaf] = value
-
-
 def select_members(config: ExperimentConfig, indices: list[int]) -> ExperimentConfig:
     """The config of a sub-cohort: members `indices` of `config`, each keeping its own seed,
     split and hyper-parameters (so it trains exactly as it would in the full cohort)."""
@@ -127,8 +119,8 @@ def select_members(config: ExperimentConfig, indices: list[int]) -> ExperimentCo
     for key, get in _PER_MEMBER.items():
         value = get(config)
         if key == "cohort.seed":
-            _set_dotted(data, key, [specs[i].seed for i in indices])
+            set_dotted(data, key, [specs[i].seed for i in indices])
         elif _is_list(key, value):
-            _set_dotted(data, key, [value[i] for i in indices])
+            set_dotted(data, key, [value[i] for i in indices])
     data["cohort"]["members"] = len(indices)
     return ExperimentConfig.model_validate(data)
