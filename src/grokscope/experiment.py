@@ -98,7 +98,7 @@ def finalize(store: RunStore, config: ExperimentConfig, cohort: Cohort | None = 
     store.consolidate()
     table = store.load_metrics()
     members = cohort.members if cohort else resolve_members(config)
-    previous = store.read_events() or {}
+    previous = {} if cohort else store.read_events() or {}  # re-detect: keep what was measured
     shift = measure_shift(cohort) if cohort else previous.get("shift", {})
     rows = []
     for index, spec in enumerate(members):

@@ -78,25 +78,26 @@ class CohortMLP(CohortModule):
     ) -> torch.Tensor:
         """Penultimate representation `(E, N, width)` of tokens `(E, N, T)` or features
         `(E, N, D)`."""
-        if not self.tokens:
-            h = inputs
-            for layer in range(self.depth):
-                b = getattr(self, f"b{layer}") if self.use_bias else None
-                h = self.act(linear(h, getattr(self, f"w{layer}"), b))
-            return h
-        tokens = inputs
-        vocab = self.embed.shape[1]
-        slots = torch.arange(tokens.shape[-1], device=tokens.device) * vocab
-        index = tokens + slots if self.combine == "concat" else tokens
-        tables = (prepared or self.prepare())["first"]
-        h = embed(index, tables).sum(-2)  # (E, N, width)
-        if self.use_bias:
-            h = h + self.b0.unsqueeze(1)
+        if self.tokens:
+            h = self._first_from_tables(inputs, prepared)
+        else:
+            h = linear(inputs, self.w0, self.b0 if self.use_bias else None)
         h = self.act(h)
         for layer in range(1, self.depth):
             b = getattr(self, f"b{layer}") if self.use_bias else None
             h = self.act(linear(h, getattr(self, f"w{layer}"), b))
         return h
+
+    def _first_from_tables(
+        self, tokens: torch.Tensor, prepared: dict[str, torch.Tensor] | None
+    ) -> torch.Tensor:
+        """First-layer pre-activation `(E, N, width)` gathered from `first_layer_tables`."""
+        vocab = self.embed.shape[1]
+        slots = torch.arange(tokens.shape[-1], device=tokens.device) * vocab
+        index = tokens + slots if self.combine == "concat" else tokens
+        tables = (prepared or self.prepare())["first"]
+        h = embed(index, tables).sum(-2)  # (E, N, width)
+        return h + self.b0.unsqueeze(1) if self.use_bias else h
 
     def forward(
         self, tokens: torch.Tensor, prepared: dict[str, torch.Tensor] | None = None

@@ -99,21 +99,21 @@ def expand(spec: ReproductionSpec, quick: bool = False, name: str = "figure",
         for key, value in spec.quick.set.items():
             set_dotted(data, key, value)
     apply_overrides(data, overrides or [])
-    members, columns = [], {}
     keys = list(dict.fromkeys(k for _, s in settings for k in s if k != "label"))
+    defaults = _flat_keys(data)
     for key in keys:
         if key not in PER_MEMBER_KEYS:
             raise ConfigError(f"reproduce: setting key {key!r} is not per-member (allowed: "
                               f"{', '.join(PER_MEMBER_KEYS)}); put it in `config` instead")
-    for index, setting in settings:
-        for seed in range(seeds):
-            members.append({"setting": index, "label": setting_label(setting), "seed": seed})
-            for key in keys:
-                if key not in setting and key not in _flat_keys(data):
-                    raise ConfigError(f"reproduce: setting {index} lacks {key!r} and `config` "
-                                      "has no default for it")
-                value = setting[key] if key in setting else _get(data, key)
-                columns.setdefault(key, []).append(value)
+        lacking = [index for index, setting in settings if key not in setting]
+        if lacking and key not in defaults:
+            raise ConfigError(f"reproduce: setting {lacking[0]} lacks {key!r} and `config` "
+                              "has no default for it")
+    members = [{"setting": index, "label": setting_label(setting), "seed": seed}
+               for index, setting in settings for seed in range(seeds)]
+    shared = {key: _get(data, key) for key in keys if key in defaults}
+    columns = {key: [spec.settings[m["setting"]].get(key, shared.get(key)) for m in members]
+               for key in keys}
     for key, values in columns.items():
         set_dotted(data, key, values)
     set_dotted(data, "cohort.seed", [m["seed"] for m in members])
