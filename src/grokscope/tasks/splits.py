@@ -32,6 +32,23 @@ def uniform_split(n_examples: int, fraction: float, seed: int) -> torch.Tensor:
     return mask
 
 
+def pool_split(pool: torch.Tensor, n_train: int, seed: int, task: str = "task") -> torch.Tensor:
+    """A `(N,)` train mask of `n_train` rows drawn uniformly from the `(N,)` pool mask.
+
+    Depends only on (pool, n_train, seed): the same alone or in any cohort. With a pool of
+    all examples, at least one example must be left for the test set.
+    """
+    rows = pool.nonzero().squeeze(1)
+    limit = len(rows) - int(bool(pool.all()))
+    if not 1 <= n_train <= limit:
+        raise ConfigError(f"split 'pool': n_train must be in 1..{limit} (task '{task}' has "
+                          f"{len(rows)} pool examples), got {n_train}")
+    generator = torch.Generator().manual_seed(int(seed))
+    mask = torch.zeros(pool.shape[0], dtype=torch.bool)
+    mask[rows[torch.randperm(len(rows), generator=generator)[:n_train]]] = True
+    return mask
+
+
 def undersampled_subclasses(subclass_class: list[int], seed: int = 0) -> list[int]:
     """Half of each class's subclasses (floor), drawn uniformly with a fixed seed (thesis).
 

@@ -12,9 +12,9 @@ from grokscope.models import build_model
 from grokscope.models.cohort import CohortModule
 from grokscope.tasks import Splits, TaskData, build_splits, build_task
 from grokscope.training.batches import MemberBatchStream, full_batch
-from grokscope.training.losses import per_example_loss
+from grokscope.training.losses import correct, per_example_loss
 from grokscope.training.members import MemberSpec, resolve_members
-from grokscope.training.optim import CohortAdamW, clip_by_member_norm
+from grokscope.training.optim import CohortAdamW, CohortSGD, clip_by_member_norm
 
 
 @dataclass
@@ -89,6 +89,9 @@ class Cohort:
         self.splits: Splits = build_splits(
             config.split, task, [s.split_seed for s in m], [s.fraction for s in m],
             [s.n_train for s in m], [s.f for s in m])
+        if task.regression and config.train.loss != "mse":
+            raise ConfigError(f"train.loss: task '{task.name}' is a regression; allowed: mse, "
+                              f"got {config.train.loss!r}")
         self.task: TaskData = task.to(self.device)
         self.masks = self.splits.train.to(self.device)  # (E, N) True = train
         self.test_masks = self.splits.test.to(self.device)  # (E, N) True = test
@@ -96,6 +99,7 @@ class Cohort:
         self.model: CohortModule = build_model(config.model, task, len(self.members))
         self.model.initialize(seeds, [s.init_scale for s in m])
         self.model.to(self.device)
+        self._set_output_scaling(config.model.center, [s.output_scale for s in m])
         self.optimizer = self._build_optimizer()
         batches = [s.batch_size for s in m]
         if any(b is None for b in batches) and any(b is not None for b in batches):
@@ -121,13 +125,49 @@ class Cohort:
     def n_members(self) -> int:
         return len(self.members)
 
-    def _build_optimizer(self) -> CohortAdamW:
+    @torch.no_grad()
+    def _set_output_scaling(self, center: bool, scales: list[float]) -> None:
+        """Lazy-training controls (Chizat et al. 2019; Kumar et al. 2024): a member's output
+        is alpha * (f(x; w) - f(x; w_0)) and its loss is divided by alpha^2, so alpha sets how
+        far the weights move (large alpha: lazy, kernel-like) at an alpha-free time scale.
+
+        f(x; w_0) is a function of the member's seed alone: computed here for every example,
+        identically on resume."""
+        n_members = self.n_members
+        self._member_axis = torch.arange(n_members, device=self.device).unsqueeze(1)
+        self._scale = self._loss_weight = self._offset = None
+        if any(a != 1.0 for a in scales):
+            alpha = torch.tensor(scales, device=self.device)
+            self._scale, self._loss_weight = alpha.view(-1, 1, 1), alpha.pow(-2).view(-1, 1)
+        if center:
+            prepared, n = self.model.prepare(), self.task.n_examples
+            offset = torch.zeros(n_members, n, self.task.n_classes, device=self.device)
+            for cols in _chunks(n, n_members):
+                inputs = self.task.inputs[cols]
+                offset[:, cols] = self.model(inputs.expand(n_members, *inputs.shape), prepared)
+            self._offset = offset  # (E, N, C)
+
+    def _outputs(self, inputs: torch.Tensor, rows: torch.Tensor,
+                 prepared: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Outputs `(E, n, C)` for `inputs` of example rows `(n,)` (shared) or `(E, n)`
+        (per member): the model's logits, centered and scaled when configured."""
+        out = self.model(inputs, prepared)
+        if self._offset is not None:
+            at = self._offset[:, rows] if rows.dim() == 1 else self._offset[self._member_axis, rows]
+            out = out - at
+        return out if self._scale is None else out * self._scale
+
+    def _build_optimizer(self) -> CohortAdamW | CohortSGD:
         def column(name: str) -> torch.Tensor:
             values = [getattr(m, name) for m in self.members]
             return torch.tensor(values, dtype=torch.float32, device=self.device)
 
         optim = self.config.optim
         transforms = [clip_by_member_norm(optim.grad_clip)] if optim.grad_clip else []
+        if optim.name == "sgd":
+            return CohortSGD(list(self.model.parameters()), lr=column("lr"),
+                             weight_decay=column("weight_decay"), momentum=optim.momentum,
+                             warmup_steps=optim.warmup_steps, transforms=transforms)
         return CohortAdamW(
             list(self.model.parameters()), lr=column("lr"), weight_decay=column("weight_decay"),
             beta1=column("beta1"), beta2=column("beta2"), eps=optim.eps,
@@ -137,6 +177,9 @@ class Cohort:
     def _loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         train = self.config.train
         return per_example_loss(logits, labels, train.loss, train.loss_dtype)
+
+    def _hits(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return correct(logits, labels, self.task.tolerance)
 
     def step(self) -> None:
         """One optimizer update of every member on its own batch (full or mini).
@@ -157,9 +200,11 @@ class Cohort:
         )
         for cols in chunks:
             batch = indices[:, cols]
-            logits = self.model(self.task.inputs[batch], leaves)  # (E, b, C)
-            loss = (self._loss(logits, self.task.labels[batch]) * weights[:, cols]).sum()
-            loss.backward()
+            logits = self._outputs(self.task.inputs[batch], batch, leaves)  # (E, b, C)
+            loss = self._loss(logits, self.task.labels[batch]) * weights[:, cols]
+            if self._loss_weight is not None:
+                loss = loss * self._loss_weight
+            loss.sum().backward()
         if staged:
             torch.autograd.backward(list(prepared.values()), [leaves[k].grad for k in prepared])
         self.optimizer.step()
@@ -175,16 +220,16 @@ class Cohort:
         for cols in _chunks(len(shared), n_members, chunk):
             rows = shared[cols]
             inputs, labels = self.task.inputs[rows], self.task.labels[rows]
-            logits = self.model(inputs.expand(n_members, *inputs.shape), prepared)
+            logits = self._outputs(inputs.expand(n_members, *inputs.shape), rows, prepared)
             loss[:, rows] = self._loss(logits, labels).to(loss.dtype)
-            hit[:, rows] = (logits.argmax(-1) == labels).to(hit.dtype)
+            hit[:, rows] = self._hits(logits, labels).to(hit.dtype)
         if self._train_rows is not None:  # (E, n_max); padding columns are other rows: harmless
             for cols in _chunks(self._train_rows.shape[1], n_members, chunk):
                 rows = self._train_rows[:, cols]
                 labels = self.task.labels[rows]
-                logits = self.model(self.task.inputs[rows], prepared)
+                logits = self._outputs(self.task.inputs[rows], rows, prepared)
                 loss.scatter_(1, rows, self._loss(logits, labels).to(loss.dtype))
-                hit.scatter_(1, rows, (logits.argmax(-1) == labels).to(hit.dtype))
+                hit.scatter_(1, rows, self._hits(logits, labels).to(hit.dtype))
         train, test = self.masks, self.test_masks
         return Evaluation(
             loss=loss, correct=hit,

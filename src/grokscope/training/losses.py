@@ -18,10 +18,13 @@ def per_example_loss(
     """logits `(E, n, C)`, labels `(E, n)` or `(n,)` -> loss `(E, n)`.
 
     `mse` is Omnigrok's (Liu et al. 2023) squared error to one-hot targets, averaged over the
-    classes as nn.MSELoss does.
+    classes as nn.MSELoss does; for float labels (a regression, C = 1) the squared error to
+    the target.
     """
     logits = logits.to(DTYPES[dtype])
     labels = labels.expand(logits.shape[:-1])
+    if labels.is_floating_point():
+        return (logits[..., 0] - labels).pow(2)
     if kind == "cross_entropy":
         return F.cross_entropy(logits.flatten(0, 1), labels.flatten(), reduction="none").view(
             labels.shape
@@ -30,3 +33,12 @@ def per_example_loss(
         target = F.one_hot(labels, logits.shape[-1]).to(logits.dtype)
         return (logits - target).pow(2).mean(-1)
     raise ValueError(f"train.loss must be one of cross_entropy, mse; got {kind!r}")
+
+
+def correct(logits: torch.Tensor, labels: torch.Tensor, tolerance: float | None = None,
+            ) -> torch.Tensor:
+    """Per-example hits `(E, n)`: argmax == label, or for a regression (tolerance given)
+    |output - target| < tolerance."""
+    if tolerance is None:
+        return logits.argmax(-1) == labels
+    return (logits[..., 0] - labels).abs() < tolerance

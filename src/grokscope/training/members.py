@@ -24,6 +24,7 @@ class MemberSpec:
     beta1: float
     beta2: float
     init_scale: float
+    output_scale: float = 1.0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -41,6 +42,7 @@ _PER_MEMBER = {
     "optim.weight_decay": lambda c: c.optim.weight_decay,
     "optim.betas": lambda c: c.optim.betas,
     "model.init_scale": lambda c: c.model.init_scale,
+    "model.output_scale": lambda c: c.model.output_scale,
 }
 
 
@@ -94,8 +96,9 @@ def resolve_members(config: ExperimentConfig) -> list[MemberSpec]:
             beta1=float(betas[0]),
             beta2=float(betas[1]),
             init_scale=float(scale),
+            output_scale=float(out_scale),
         )
-        for seed, split_seed, fraction, n_train, f, batch, lr, wd, betas, scale in zip(
+        for seed, split_seed, fraction, n_train, f, batch, lr, wd, betas, scale, out_scale in zip(
             seeds,
             split_seeds,
             per_member("split.fraction"),
@@ -106,6 +109,7 @@ def resolve_members(config: ExperimentConfig) -> list[MemberSpec]:
             per_member("optim.weight_decay"),
             per_member("optim.betas"),
             per_member("model.init_scale"),
+            per_member("model.output_scale"),
             strict=True,
         )
     ]

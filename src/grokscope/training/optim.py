@@ -1,4 +1,4 @@
-"""One vectorized AdamW step for every member of a cohort, with per-member hyper-parameters.
+"""One vectorized optimizer step (AdamW or SGD) for every member, with per-member settings.
 
 AdamW (Loshchilov & Hutter 2019) is elementwise, so stacking members along axis 0 and giving
 lr, weight decay and betas as `(E,)` tensors turns E optimizers into one. The update follows
@@ -88,4 +88,51 @@ class CohortAdamW:
         self.t = int(state["t"])
         saved = state["exp_avg"] + state["exp_avg_sq"]
         for dst, src in zip(self.exp_avg + self.exp_avg_sq, saved, strict=True):
+            dst.copy_(src)
+
+
+class CohortSGD:
+    """SGD over stacked parameters with `(E,)` lr and weight decay, as torch.optim.SGD:
+    g += wd * p; buf = momentum * buf + g (buf = g at the first step); p -= lr * buf.
+
+    Kumar et al. 2024 grok with plain gradient descent and no regularization; AdamW's
+    per-coordinate scaling would hide the output scale's effect on the learning speed.
+    """
+
+    def __init__(self, params: Sequence[torch.nn.Parameter], lr: torch.Tensor,
+                 weight_decay: torch.Tensor, momentum: float = 0.0, warmup_steps: int = 0,
+                 transforms: Sequence[GradientTransform] = ()) -> None:
+        self.params = list(params)
+        self.lr, self.weight_decay, self.momentum = lr, weight_decay, momentum
+        self.warmup_steps, self.transforms = warmup_steps, list(transforms)
+        self.t = 0
+        self.buffers = [torch.zeros_like(p) for p in self.params] if momentum else []
+
+    current_lr = CohortAdamW.current_lr
+    zero_grad = CohortAdamW.zero_grad
+
+    @torch.no_grad()
+    def step(self) -> None:
+        self.t += 1
+        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self.params]
+        for transform in self.transforms:
+            grads = transform(grads)
+        lr = self.current_lr()
+        for k, (p, g) in enumerate(zip(self.params, grads, strict=True)):
+            g = g + p * _per_member(self.weight_decay, p)
+            if self.momentum:
+                buf = self.buffers[k]
+                if self.t == 1:
+                    buf.copy_(g)
+                else:
+                    buf.mul_(self.momentum).add_(g)
+                g = buf
+            p.sub_(g * _per_member(lr, p))
+
+    def state_dict(self) -> dict:
+        return {"t": self.t, "buffers": self.buffers}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.t = int(state["t"])
+        for dst, src in zip(self.buffers, state["buffers"], strict=True):
             dst.copy_(src)
