@@ -17,12 +17,12 @@ from grokscope.config import (
     ModularTaskConfig,
     PermutationTaskConfig,
     PolynomialTaskConfig,
+    PoolSplitConfig,
     RandomTableTaskConfig,
     SparseParityTaskConfig,
     SplitConfig,
     SubclassShiftSplitConfig,
     SubclassTaskConfig,
-    PoolSplitConfig,
     TaskConfig,
     UniformSplitConfig,
 )

@@ -13,12 +13,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import numpy as np
 import torch
 from torch import nn
 
 from grokscope.config import MnistSubclassTaskConfig
-from grokscope.errors import ConfigError
 from grokscope.tasks.base import TaskData
 from grokscope.tasks.images import load_mnist_5k
 from grokscope.tasks.kmeans import kmeans
