@@ -141,6 +141,10 @@ def reproduce(
         shift = write_shift_figure(results, results[0].path.parent / f"shift{suffix}.png")
         if shift:
             console.print(f"measured shift vs accuracy, every member: {shift}")
+    failed = [r.name for r in results if not r.passed]
+    if failed:
+        console.print(f"[red]outside the published tolerance:[/red] {', '.join(failed)}")
+        raise typer.Exit(code=1)
 
 
 def _print_summary(result: ReproductionResult) -> None:
@@ -150,6 +154,9 @@ def _print_summary(result: ReproductionResult) -> None:
                "gain": "late_gain",
                "under": "final_undersampled_acc", "others": "final_others_acc",
                "TV": "shift_tv", "MMD²": "shift_mmd"}
+    always = {"setting", "grokked", "n", "α1"}
+    headers = {h: k for h, k in headers.items()
+               if h in always or any(r.get(k) is not None for r in result.summary)}
     for header in headers:
         table.add_column(header, justify="left" if header == "setting" else "right")
     for row in result.summary:
@@ -157,8 +164,23 @@ def _print_summary(result: ReproductionResult) -> None:
     console.print(table)
     if result.claim:
         console.print(f"paper's claim: {result.claim}", highlight=False)
+    if result.checks:
+        _print_checks(result)
     console.print(f"figure: {result.figure}  ·  csv: {result.path / 'events.csv'}, "
                   f"{result.path / 'summary.csv'}")
+
+
+def _print_checks(result: ReproductionResult) -> None:
+    """Published number next to the measured one (median over members, and their range)."""
+    table = Table(title="published vs measured")
+    for header in ("expectation", "published", "measured", "range", "n", "", "source"):
+        table.add_column(header, justify="right" if header in ("measured", "n") else "left")
+    for c in result.checks:
+        spread = f"{_fmt(c.spread[0])}–{_fmt(c.spread[1])}" if c.spread else "-"
+        verdict = "[green]ok[/green]" if c.ok else "[red]FAIL[/red]"
+        table.add_row(c.expectation.describe(), c.expectation.bounds(), _fmt(c.measured),
+                      spread, str(c.n), verdict, c.expectation.source)
+    console.print(table)
 
 
 def _fmt(value: object) -> str:

@@ -34,8 +34,15 @@ SPEC = {
 }
 
 
+def _one(spec, **kwargs):
+    """expand() of a spec whose settings share one cohort: that cohort's config."""
+    cohorts, members = expand(spec, **kwargs)
+    assert len(cohorts) == 1 and cohorts[0][1] == list(range(len(members)))
+    return cohorts[0][0], members
+
+
 def test_settings_times_seeds_become_per_member_lists():
-    config, members = expand(ReproductionSpec.model_validate(SPEC))
+    config, members = _one(ReproductionSpec.model_validate(SPEC))
     assert [m["setting"] for m in members] == [0, 0, 0, 1, 1, 1]
     assert config.cohort.seed == [0, 1, 2, 0, 1, 2]
     assert config.split.n_train == [80] * 3 + [120] * 3
@@ -45,14 +52,17 @@ def test_settings_times_seeds_become_per_member_lists():
 
 
 def test_quick_keeps_chosen_settings_fewer_seeds_and_overrides():
-    config, members = expand(ReproductionSpec.model_validate(SPEC), quick=True)
+    config, members = _one(ReproductionSpec.model_validate(SPEC), quick=True)
     assert [m["setting"] for m in members] == [1, 1]
     assert config.train.steps == 30 and config.optim.lr == 0.01
     assert config.split.n_train == [120, 120]
 
 
 @pytest.mark.parametrize(("change", "quick", "message"), [
-    ({"settings": [{"model.width": 8}]}, False, "setting key 'model.width' is not per-member"),
+    ({"settings": [{"model.width": -8}]}, False, r"model\.width: must be greater than or equal "
+                                                 r"to 1, got -8"),
+    ({"settings": [{"split.f": 0.1}], "config": {**SPEC["config"], "split": {
+        "name": "uniform"}}}, False, "setting 0 lacks 'split.f'|split.f"),
     ({"quick": {"settings": [5]}}, True, r"quick.settings: indices \[5\] outside 0..1"),
 ])
 def test_bad_specs_are_config_errors(change, quick, message):
@@ -73,7 +83,7 @@ def test_labels_and_suite_lookup(tmp_path):
 def test_shipped_reproductions_are_valid_and_follow_the_paper():
     for path in find_suite("carvalho2025"):
         spec = load_spec(path)
-        config, members = expand(spec, quick=False, name=path.stem)
+        config, members = _one(spec, quick=False, name=path.stem)
         assert len(members) == spec.seeds * len(spec.settings)
         expand(spec, quick=True)  # the quick variant validates too
         if path.stem.startswith("fig"):
@@ -118,7 +128,7 @@ def test_cli_reproduce_unknown_only_is_one_line(tmp_path):
 def test_members_are_packed_by_batch_size_into_bounded_cohorts():
     from grokscope.reproduce.runner import plan_parts
 
-    config, _ = expand(load_spec(find_suite("carvalho2025")[1]))  # fig3b: 30 at 100, 30 at 200
+    config, _ = _one(load_spec(find_suite("carvalho2025")[1]))  # fig3b: 30 at 100, 30 at 200
     parts = plan_parts(config, max_members=16)
     assert sorted(len(p) for p in parts) == [15, 15, 15, 15]
     assert sorted(i for p in parts for i in p) == list(range(60))
@@ -136,6 +146,20 @@ def test_suite_shift_figure_from_member_rows(tmp_path):
 
 
 def test_overrides_reach_every_member():
-    config, _ = expand(ReproductionSpec.model_validate(SPEC),
-                       overrides=["detect.min_intensity=0.005", "train.log_every=5"])
+    config, _ = _one(ReproductionSpec.model_validate(SPEC),
+                     overrides=["detect.min_intensity=0.005", "train.log_every=5"])
     assert config.detect.min_intensity == 0.005 and config.train.log_every == 5
+
+
+def test_settings_that_change_the_shape_get_their_own_cohort():
+    spec = ReproductionSpec.model_validate({
+        **SPEC, "seeds": 2,
+        "settings": [{"split.n_train": 80, "model.width": 8}, {"split.n_train": 100},
+                     {"split.n_train": 120, "model.width": 8}],
+    })
+    cohorts, members = expand(spec)
+    assert [indices for _, indices in cohorts] == [[0, 1, 4, 5], [2, 3]]
+    (wide, narrow_ids), (base, _) = cohorts
+    assert wide.model.width == 8 and base.model.width == 16
+    assert wide.split.n_train == [80, 80, 120, 120] and base.split.n_train == [100, 100]
+    assert wide.cohort.seed == [0, 1, 0, 1]

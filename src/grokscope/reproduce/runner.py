@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import math
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +15,9 @@ import pyarrow as pa
 from grokscope.config import ExperimentConfig
 from grokscope.errors import ConfigError
 from grokscope.experiment import run_experiment
-from grokscope.report.reproduction import plot_settings, plot_shift
-from grokscope.reproduce.spec import expand, load_spec
+from grokscope.report.reproduction import plot_settings, plot_shift, plot_steps_vs
+from grokscope.reproduce.expect import Check, check
+from grokscope.reproduce.spec import ReproductionSpec, expand, load_spec
 from grokscope.store import RunStore
 from grokscope.store.metrics import split_matrix
 from grokscope.training.cohort import resolve_device
@@ -34,6 +35,11 @@ class ReproductionResult:
     summary: list[dict[str, Any]]
     seconds: float
     rows: list[dict[str, Any]]  # one per member, as in events.csv
+    checks: list[Check] = field(default_factory=list)  # expectations, measured
+
+    @property
+    def passed(self) -> bool:
+        return all(c.ok for c in self.checks)
 
     @property
     def figure(self) -> Path:
@@ -88,12 +94,14 @@ def run_reproduction(path: Path, quick: bool = False, out_root: str | Path = "ru
     spec = load_spec(path)
     name = path.stem + ("-quick" if quick else "")
     run_dir = Path(out_root) / path.parent.name / name
-    config, members = expand(spec, quick, name=name, out_dir=str(run_dir), overrides=overrides)
-    device = resolve_device(config.train.device).type
-    parts = plan_parts(config, max_members or MAX_MEMBERS.get(device, 32))
+    cohorts, members = expand(spec, quick, name=name, out_dir=str(run_dir), overrides=overrides)
+    device = resolve_device(cohorts[0][0].train.device).type
+    parts = [(config, local, [indices[j] for j in local])  # local: positions in the config
+             for config, indices in cohorts
+             for local in plan_parts(config, max_members or MAX_MEMBERS.get(device, 32))]
     tables, events, seconds = [], [None] * len(members), 0.0
-    for k, indices in enumerate(parts):
-        part = select_members(config, indices).model_copy(update={"name": f"part-{k}"})
+    for k, (config, local, indices) in enumerate(parts):
+        part = select_members(config, local).model_copy(update={"name": f"part-{k}"})
         if len(parts) > 1:
             print(f"  part {k + 1}/{len(parts)}: {len(indices)} members", flush=True)
         result = run_experiment(part, run_dir / f"part-{k}", overwrite=overwrite,
@@ -103,16 +111,42 @@ def run_reproduction(path: Path, quick: bool = False, out_root: str | Path = "ru
         mapping = np.asarray(indices, dtype=np.int32)
         tables.append(table.set_column(1, "member",
                                        pa.array(mapping[table["member"].to_numpy()])))
-        for local, index in enumerate(indices):
-            events[index] = {**result.events["members"][local], "member": index}
-    table = pa.concat_tables(tables)
+        for position, index in enumerate(indices):
+            events[index] = {**result.events["members"][position], "member": index}
+    table = pa.concat_tables(tables, promote_options="default")
     rows = member_rows(table, members, events)
     _write_csv(run_dir / "events.csv", rows)
     summary = summarize(rows)
     _write_csv(run_dir / "summary.csv", summary)
+    checks = [check(e, rows, table) for e in spec.expectations(quick)]
+    if checks:
+        _write_csv(run_dir / "checks.csv", [c.row() for c in checks])
     title = spec.title + (" — quick" if quick else "")
-    plot_settings(table, members, events, run_dir / "figure.png", title=title)
-    return ReproductionResult(name, spec.title, spec.claim, run_dir, summary, seconds, rows)
+    plot_settings(table, members, events, run_dir / "figure.png", title=title,
+                  loss=spec.figure.loss, log_x=spec.figure.log_x)
+    if spec.figure.vs:
+        values = setting_values(spec, cohorts, members, spec.figure.vs)
+        plot_steps_vs(rows, values, spec.figure.vs, run_dir / "steps.png", title=title)
+    return ReproductionResult(name, spec.title, spec.claim, run_dir, summary, seconds, rows,
+                              checks)
+
+
+def setting_values(spec: ReproductionSpec, cohorts: list[tuple[ExperimentConfig, list[int]]],
+                   members: list[dict], key: str) -> list[Any]:
+    """Each member's value of a setting key: its setting's, else its cohort config's."""
+    values: list[Any] = [None] * len(members)
+    for config, indices in cohorts:
+        data = config.model_dump(mode="json")
+        for position, index in enumerate(indices):
+            setting = spec.settings[members[index]["setting"]]
+            if key in setting:
+                values[index] = setting[key]
+                continue
+            node: Any = data
+            for part in key.split("."):
+                node = node.get(part) if isinstance(node, dict) else None
+            values[index] = node[position] if isinstance(node, list) else node
+    return values
 
 
 def write_shift_figure(results: list[ReproductionResult], path: Path) -> Path | None:
@@ -124,6 +158,7 @@ def write_shift_figure(results: list[ReproductionResult], path: Path) -> Path | 
 
 EVENT_KEYS = ("verdict", "alpha0", "alpha1", "delay", "delta_S", "delta_T", "support",
               "final_train_acc", "final_test_acc", "shift_tv", "shift_mmd")
+LOSS_SPLITS = ("train", "test")
 
 
 def member_rows(table: Any, members: list[dict], events: list[dict]) -> list[dict[str, Any]]:
@@ -134,6 +169,7 @@ def member_rows(table: Any, members: list[dict], events: list[dict]) -> list[dic
     for split in ("test/undersampled", "test/others"):
         if split in splits:
             finals[split] = split_matrix(table, split)[1][-1]
+    losses = {split: split_matrix(table, split, "loss")[1][-1] for split in LOSS_SPLITS}
     rows = []
     for i, (member, ev) in enumerate(zip(members, events, strict=True)):
         row = {"member": i, "setting": member["setting"], "label": member["label"],
@@ -144,6 +180,8 @@ def member_rows(table: Any, members: list[dict], events: list[dict]) -> list[dic
             row["late_gain"] = ev["final_test_acc"] - ev["sigma_S"]
         else:
             row["late_gain"] = None
+        for split, values in losses.items():
+            row[f"final_{split}_loss"] = float(values[i])
         for split, values in finals.items():
             row[f"final_{split.split('/')[1]}_acc"] = float(values[i])
         rows.append(row)

@@ -5,14 +5,19 @@ title: "Figure 3b: Dataset 1, f = 0 vs 0.2"
 paper: Carvalho et al. 2025
 claim: f = 0 prevents grokking; f = 0.2 groks within the budget.
 seeds: 10
-settings:                       # one panel each; keys are per-member config fields
+settings:                       # one panel each; keys are dotted config fields
   - {split.n_train: 100, split.f: 0.0, train.batch_size: 100}
   - {split.n_train: 100, split.f: 0.2, train.batch_size: 100}
-quick: {seeds: 3, steps: 8000}  # what `--quick` runs instead
+quick: {seeds: 3, steps: 8000}  # what `--quick` runs instead (may hold its own `expect`)
+expect:                         # published numbers, checked after the run
+  - {metric: alpha1, setting: 1, value: 10000, factor: 2, source: "Fig. 3b"}
+figure: {loss: true, log_x: true, vs: split.fraction}
 config: {...}                   # an experiment config, shared by every member
 ```
-Settings x seeds become the members of one cohort (same architecture), so a whole figure
-trains as one vectorized model; member k of setting s has seed k.
+Settings x seeds become cohort members; member k of setting s has seed k. Settings that
+differ only in per-member fields (seed, split, lr, ...) share one cohort, one vectorized
+model; a setting that changes anything else (the task's operation, a width) gets a cohort
+of its own.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from grokscope.config import ExperimentConfig, apply_overrides, parse_config, set_dotted
 from grokscope.errors import ConfigError
+from grokscope.reproduce.expect import Expectation
 from grokscope.training.members import PER_MEMBER_KEYS
 
 SHORT_NAMES = {"split.n_train": "n", "split.f": "f", "split.fraction": "frac",
@@ -39,6 +45,14 @@ class QuickSpec(BaseModel):
     steps: Annotated[int, Field(ge=1)] | None = None
     settings: list[int] | None = None  # indices of the settings to keep; None: all
     set: dict[str, Any] = {}  # further dotted overrides
+    expect: list[Expectation] = []
+
+
+class FigureSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    loss: bool = False  # a loss panel under each accuracy panel
+    log_x: bool = False
+    vs: str | None = None  # a setting key: also plot steps to generalize against it
 
 
 class ReproductionSpec(BaseModel):
@@ -49,7 +63,14 @@ class ReproductionSpec(BaseModel):
     seeds: Annotated[int, Field(ge=1)] = 10
     settings: Annotated[list[dict[str, Any]], Field(min_length=1)]
     quick: QuickSpec = QuickSpec()
+    expect: list[Expectation] = []
+    figure: FigureSpec = FigureSpec()
     config: dict[str, Any]
+
+    def expectations(self, quick: bool) -> list[Expectation]:
+        """What a run is checked against: the published numbers, or in a quick run the
+        quick block's own (a reduced run is not held to the full budget's numbers)."""
+        return self.quick.expect if quick else self.expect
 
 
 def load_spec(path: Path) -> ReproductionSpec:
@@ -73,14 +94,18 @@ def setting_label(setting: dict[str, Any]) -> str:
     return ", ".join(f"{SHORT_NAMES.get(k, k)}={setting[k]}" for k in shown)
 
 
+Cohort = tuple[ExperimentConfig, list[int]]  # a config and the suite-wide member indices
+
+
 def expand(spec: ReproductionSpec, quick: bool = False, name: str = "figure",
            out_dir: str = "runs", overrides: list[str] | None = None,
-           ) -> tuple[ExperimentConfig, list[dict[str, Any]]]:
-    """One cohort config holding every (setting, seed) member, and per member its setting.
+           ) -> tuple[list[Cohort], list[dict[str, Any]]]:
+    """The cohorts holding every (setting, seed) member, and per member its setting.
 
-    `overrides` (`key=value`) apply to the shared config, e.g. `detect.min_intensity=0.005`
-    to re-judge finished runs without retraining. Returns the config and, per member,
-    `{"setting": index, "label": ..., "seed": k}`.
+    Settings that agree on every non-per-member key share a cohort (in the order they first
+    appear). `overrides` (`key=value`) apply to the shared config, e.g.
+    `detect.min_intensity=0.005` to re-judge finished runs without retraining. Returns
+    `[(config, member indices)]` and, per member, `{"setting": index, "label": ..., "seed": k}`.
     """
     settings = list(enumerate(spec.settings))
     seeds = spec.seeds
@@ -100,26 +125,37 @@ def expand(spec: ReproductionSpec, quick: bool = False, name: str = "figure",
             set_dotted(data, key, value)
     apply_overrides(data, overrides or [])
     keys = list(dict.fromkeys(k for _, s in settings for k in s if k != "label"))
+    per_member = [k for k in keys if k in PER_MEMBER_KEYS]
+    shape_keys = [k for k in keys if k not in PER_MEMBER_KEYS]
     defaults = _flat_keys(data)
-    for key in keys:
-        if key not in PER_MEMBER_KEYS:
-            raise ConfigError(f"reproduce: setting key {key!r} is not per-member (allowed: "
-                              f"{', '.join(PER_MEMBER_KEYS)}); put it in `config` instead")
+    for key in per_member:
         lacking = [index for index, setting in settings if key not in setting]
         if lacking and key not in defaults:
             raise ConfigError(f"reproduce: setting {lacking[0]} lacks {key!r} and `config` "
                               "has no default for it")
     members = [{"setting": index, "label": setting_label(setting), "seed": seed}
                for index, setting in settings for seed in range(seeds)]
-    shared = {key: _get(data, key) for key in keys if key in defaults}
-    columns = {key: [spec.settings[m["setting"]].get(key, shared.get(key)) for m in members]
-               for key in keys}
-    for key, values in columns.items():
-        set_dotted(data, key, values)
-    set_dotted(data, "cohort.seed", [m["seed"] for m in members])
-    data.get("cohort", {}).pop("members", None)
-    data["name"], data["out_dir"] = name, out_dir
-    return parse_config(data), members
+    groups: dict[str, list[int]] = {}  # shape signature -> setting indices
+    for index, setting in settings:
+        signature = repr([setting.get(k) for k in shape_keys])
+        groups.setdefault(signature, []).append(index)
+    cohorts = []
+    for setting_ids in groups.values():
+        first = spec.settings[setting_ids[0]]
+        group = copy.deepcopy(data)
+        for key in shape_keys:
+            if key in first:
+                set_dotted(group, key, copy.deepcopy(first[key]))
+        indices = [i for i, m in enumerate(members) if m["setting"] in setting_ids]
+        shared = {key: _get(data, key) for key in per_member if key in defaults}
+        for key in per_member:
+            set_dotted(group, key, [spec.settings[members[i]["setting"]].get(key, shared.get(key))
+                                    for i in indices])
+        set_dotted(group, "cohort.seed", [members[i]["seed"] for i in indices])
+        group.get("cohort", {}).pop("members", None)
+        group["name"], group["out_dir"] = name, out_dir
+        cohorts.append((parse_config(group), indices))
+    return cohorts, members
 
 
 def _get(data: dict[str, Any], key: str) -> Any:

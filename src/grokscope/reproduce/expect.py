@@ -1,0 +1,160 @@
+"""Expectations: a published number, a tolerance, and the measured value next to it.
+
+```yaml
+expect:
+  - {metric: alpha1, value: 14000, factor: 2, source: "Nanda et al. 2023, Fig. 2"}
+  - {metric: "step(test_loss < 0.01)", value: 14400, factor: 2}
+  - {metric: final_test_acc, setting: 0, at_least: 0.99}
+  - {metric: verdict, equals: memorized-only, stat: share, at_least: 1.0}
+```
+`metric` is a column of events.csv (per member: alpha1, final_test_acc, verdict, ...) or
+`step(<split>_<loss|acc> <op> <threshold>)`, the first logged step where that metric crosses
+the threshold (None if never). `stat` reduces it over the members (of `setting`, if given):
+median (default), mean, min, max, or share (fraction of members whose value equals
+`equals`, or for which it exists). A member with no value (it never generalized) counts as
+beyond every value: the median is undefined once half the members have none. The check passes when every criterion given holds:
+|m - value| <= tolerance, value / factor <= m <= value * factor, m >= at_least, m <= at_most.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import re
+import statistics
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+STEP_METRIC = re.compile(r"^step\(\s*([\w/=.-]+)_(loss|acc)\s*(<=|>=|<|>)\s*([0-9.eE+-]+)\s*\)$")
+COMPARE = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+
+
+class Expectation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    metric: str
+    stat: Literal["median", "mean", "min", "max", "share"] = "median"
+    equals: str | None = None  # share: count members whose value equals this
+    setting: int | str | None = None  # a setting index or label; None: every member
+    value: float | None = None  # the published number
+    tolerance: Annotated[float, Field(ge=0)] | None = None
+    factor: Annotated[float, Field(ge=1)] | None = None
+    at_least: float | None = None
+    at_most: float | None = None
+    source: str = ""  # where the published number comes from
+
+    @model_validator(mode="after")
+    def _has_a_criterion(self) -> Expectation:
+        if (self.tolerance is not None or self.factor is not None) and self.value is None:
+            raise ValueError("tolerance and factor need a `value`")
+        if self.tolerance is None and self.factor is None and self.at_least is None \
+                and self.at_most is None:
+            raise ValueError("give at least one of tolerance, factor, at_least, at_most")
+        if self.metric.startswith("step(") and not STEP_METRIC.match(self.metric):
+            raise ValueError(f"metric {self.metric!r}: expected step(<split>_<loss|acc> <op> "
+                             "<number>), e.g. step(test_loss < 0.01)")
+        return self
+
+    def describe(self) -> str:
+        where = f" [{self.setting}]" if self.setting is not None else ""
+        what = f"share {self.metric} = {self.equals}" if self.equals else \
+            f"{self.stat} {self.metric}"
+        return what + where
+
+    def bounds(self) -> str:
+        parts = []
+        if self.value is not None and self.tolerance is not None:
+            parts.append(f"{_fmt(self.value)} ± {_fmt(self.tolerance)}")
+        if self.value is not None and self.factor is not None:
+            parts.append(f"{_fmt(self.value)} (×/÷ {self.factor:g})")
+        if self.at_least is not None:
+            parts.append(f"≥ {_fmt(self.at_least)}")
+        if self.at_most is not None:
+            parts.append(f"≤ {_fmt(self.at_most)}")
+        return ", ".join(parts)
+
+
+@dataclass
+class Check:
+    expectation: Expectation
+    measured: float | None
+    spread: tuple[float, float] | None  # min and max over the members
+    n: int  # members measured
+    ok: bool
+
+    def row(self) -> dict[str, Any]:
+        e = self.expectation
+        return {"expectation": e.describe(), "published": e.bounds(), "source": e.source,
+                "measured": self.measured, "min": self.spread[0] if self.spread else None,
+                "max": self.spread[1] if self.spread else None, "members": self.n,
+                "ok": self.ok}
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.4g}"
+
+
+def first_step(steps: np.ndarray, values: np.ndarray, op: str, threshold: float) -> list:
+    """Per member (columns of `values`, `(K, E)`), the first step where values op threshold."""
+    hit = COMPARE[op](values, threshold)
+    return [float(steps[np.argmax(hit[:, e])]) if hit[:, e].any() else None
+            for e in range(values.shape[1])]
+
+
+def member_values(expectation: Expectation, rows: list[dict[str, Any]],
+                  table: Any | None = None) -> list[Any]:
+    """The metric per member row (in row order), from the rows or from the metrics table."""
+    match = STEP_METRIC.match(expectation.metric)
+    if not match:
+        return [row.get(expectation.metric) for row in rows]
+    from grokscope.store.metrics import split_matrix
+
+    split, kind, op, threshold = match.groups()
+    steps, values = split_matrix(table, split, "loss" if kind == "loss" else "accuracy")
+    found = first_step(steps, values, op, float(threshold))
+    return [found[row["member"]] for row in rows]
+
+
+def check(expectation: Expectation, rows: list[dict[str, Any]], table: Any | None = None,
+          ) -> Check:
+    """Measure one expectation over the members' rows (and metrics table for step())."""
+    chosen = [r for r in rows if expectation.setting is None
+              or expectation.setting in (r["setting"], r["label"])]
+    values = member_values(expectation, chosen, table)
+    numbers = [float(v) for v in values if isinstance(v, int | float) and not
+               (isinstance(v, float) and math.isnan(v)) and not isinstance(v, bool)]
+    spread = (min(numbers), max(numbers)) if numbers else None
+    measured = _reduce(expectation, values, numbers)
+    ok = measured is not None and _within(expectation, measured)
+    return Check(expectation, measured, spread, len(chosen), ok)
+
+
+def _reduce(e: Expectation, values: list[Any], numbers: list[float]) -> float | None:
+    if not values:
+        return None
+    if e.stat == "share" or e.equals is not None:
+        hits = [v is not None and (e.equals is None or str(v) == e.equals) for v in values]
+        return sum(hits) / len(values)
+    if e.stat == "median":
+        # members without a value (never got there) count as beyond every value
+        ordered = sorted(numbers) + [math.inf] * (len(values) - len(numbers))
+        median = statistics.median(ordered)
+        return None if math.isinf(median) else float(median)
+    if not numbers or len(numbers) < len(values):
+        return None  # a mean, min or max over members some of which never got there
+    return float({"mean": np.mean, "min": min, "max": max}[e.stat](numbers))
+
+
+def _within(e: Expectation, m: float) -> bool:
+    ok = True
+    if e.tolerance is not None:
+        ok &= abs(m - e.value) <= e.tolerance + 1e-12
+    if e.factor is not None:
+        ok &= e.value / e.factor <= m <= e.value * e.factor
+    if e.at_least is not None:
+        ok &= m >= e.at_least
+    if e.at_most is not None:
+        ok &= m <= e.at_most
+    return bool(ok)
