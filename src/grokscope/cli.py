@@ -186,6 +186,8 @@ def _print_checks(result: ReproductionResult) -> None:
 def _fmt(value: object) -> str:
     if value is None:
         return "-"
+    if value == float("inf"):
+        return "never"
     if isinstance(value, float):
         return f"{value:.3g}"
     return str(value)

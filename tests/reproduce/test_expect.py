@@ -32,7 +32,9 @@ def test_median_counts_members_that_never_got_there_as_beyond():
     assert c.measured == 3000 and c.spread == (1000, 3000) and c.n == 3 and c.ok
     assert check(Expectation(metric="alpha1", value=500, tolerance=1), ROWS).measured == 800
     two_missing = [dict(r, alpha1=None) if r["member"] in (0, 1) else r for r in ROWS[:3]]
-    assert check(Expectation(metric="alpha1", at_most=1e9), two_missing).measured is None
+    never = check(Expectation(metric="alpha1", at_most=1e9), two_missing)
+    assert never.measured == float("inf") and not never.ok
+    assert check(Expectation(metric="alpha1", at_least=5000), two_missing).ok
 
 
 def test_criteria_and_settings_by_label():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -30,7 +31,8 @@ def plot_settings(table: pa.Table, members: list[dict], events: list[dict], path
     ncols = min(4, len(order))
     nrows = math.ceil(len(order) / ncols)
     per = 2 if loss else 1
-    fig, axes = plt.subplots(nrows * per, ncols, figsize=(4.2 * ncols, 3.3 * nrows * per),
+    width = max(4.2 * ncols, 6.4)
+    fig, axes = plt.subplots(nrows * per, ncols, figsize=(width, 3.3 * nrows * per),
                              squeeze=False, sharex=True, constrained_layout=True)
     # log x: step 0 cannot be shown; linear: the paper's plots start at step 100
     keep = steps > 0 if log_x else steps >= min(100, steps.max())
@@ -71,7 +73,7 @@ def plot_settings(table: pa.Table, members: list[dict], events: list[dict], path
     if not axes.flat[0].get_legend():
         axes.flat[0].legend(fontsize=8, loc="lower right")
     if title:
-        fig.suptitle(title)
+        fig.suptitle(textwrap.fill(title, int(width * 11)))
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path

@@ -12,7 +12,8 @@ expect:
 the threshold (None if never). `stat` reduces it over the members (of `setting`, if given):
 median (default), mean, min, max, or share (fraction of members whose value equals
 `equals`, or for which it exists). A member with no value (it never generalized) counts as
-beyond every value: the median is undefined once half the members have none. The check passes when every criterion given holds:
+beyond every value: the median is infinite ("never") once half the members have none, which
+passes `at_least` and fails every other criterion. The check passes when every criterion given holds:
 |m - value| <= tolerance, value / factor <= m <= value * factor, m >= at_least, m <= at_most.
 """
 
@@ -140,8 +141,7 @@ def _reduce(e: Expectation, values: list[Any], numbers: list[float]) -> float | 
     if e.stat == "median":
         # members without a value (never got there) count as beyond every value
         ordered = sorted(numbers) + [math.inf] * (len(values) - len(numbers))
-        median = statistics.median(ordered)
-        return None if math.isinf(median) else float(median)
+        return float(statistics.median(ordered))  # inf: most members never got there
     if not numbers or len(numbers) < len(values):
         return None  # a mean, min or max over members some of which never got there
     return float({"mean": np.mean, "min": min, "max": max}[e.stat](numbers))

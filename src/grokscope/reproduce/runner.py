@@ -121,7 +121,7 @@ def run_reproduction(path: Path, quick: bool = False, out_root: str | Path = "ru
     checks = [check(e, rows, table) for e in spec.expectations(quick)]
     if checks:
         _write_csv(run_dir / "checks.csv", [c.row() for c in checks])
-    title = spec.title + (" — quick" if quick else "")
+    title = (spec.quick.title or spec.title + " — quick") if quick else spec.title
     plot_settings(table, members, events, run_dir / "figure.png", title=title,
                   loss=spec.figure.loss, log_x=spec.figure.log_x)
     if spec.figure.vs:

@@ -46,6 +46,7 @@ class QuickSpec(BaseModel):
     settings: list[int] | None = None  # indices of the settings to keep; None: all
     set: dict[str, Any] = {}  # further dotted overrides
     expect: list[Expectation] = []
+    title: str | None = None  # when the quick recipe differs from the title's
 
 
 class FigureSpec(BaseModel):
