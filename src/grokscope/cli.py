@@ -89,13 +89,13 @@ def plot(run_dir: Annotated[Path, typer.Argument(help="a run directory")]) -> No
 
 @app.command()
 def tasks() -> None:
-    """List the tasks (with `modular`'s operations) and the split policies."""
-    from grokscope.tasks import OPERATIONS, SPLITS, TASKS
+    """List the tasks (with their operations) and the split policies."""
+    from grokscope.tasks import OPERATION_LISTS, SPLITS, TASKS
 
     for name, doc in TASKS.items():
-        console.print(f"[bold]{name}[/bold]: {doc}")
-        if name == "modular":
-            console.print("  ops: " + ", ".join(OPERATIONS))
+        console.print(f"[bold]{name}[/bold]: {doc}", highlight=False)
+        if name in OPERATION_LISTS:
+            console.print("  ops: " + ", ".join(OPERATION_LISTS[name]), highlight=False)
     console.print("splits:")
     for name, doc in SPLITS.items():
         console.print(f"  [bold]{name}[/bold]: {doc}")

@@ -3,14 +3,13 @@
 import pytest
 
 from grokscope.reproduce import expand, find_suite, load_spec
-from grokscope.reproduce.runner import REPO_EXPERIMENTS
+from grokscope.reproduce.runner import shipped_suites
 
-SUITES = sorted(p.name for p in REPO_EXPERIMENTS.iterdir()
-                if p.is_dir() and any(p.glob("*.yaml")) and p.name != "checks")
+SUITES = shipped_suites()
 
 
 def test_the_classic_suites_are_shipped():
-    assert {"carvalho2025", "nanda2023", "power2022", "omnigrok2023", "random_table"} <= set(
+    assert {"carvalho2025", "nanda2023", "power2022", "omnigrok2023_mnist", "random_table"} <= set(
         SUITES)
 
 
@@ -38,7 +37,7 @@ def test_nanda2023_recipe():
 
 
 def test_omnigrok_recipe():
-    c = _config("omnigrok2023")
+    c = _config("omnigrok2023_mnist")
     assert c.task.source == "mnist_5k" and c.split.n_train == 1000
     assert (c.model.width, c.model.depth, c.train.loss) == (200, 2, "mse")
     assert c.model.init_scale == [8.0, 8.0, 8.0, 1.0, 1.0, 1.0]

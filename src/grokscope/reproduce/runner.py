@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import yaml
 
 from grokscope.config import ExperimentConfig
 from grokscope.errors import ConfigError
@@ -56,10 +57,18 @@ def find_suite(name: str) -> list[Path]:
             files = sorted(candidate.glob("*.yaml"))
             if files:
                 return files
-    known = sorted(p.name for p in REPO_EXPERIMENTS.iterdir() if p.is_dir()) \
-        if REPO_EXPERIMENTS.is_dir() else []
+    known = shipped_suites()
     raise ConfigError(f"reproduce: no suite {name!r} (allowed: {', '.join(known) or 'none'}, "
                       "or a path to a reproduction YAML or folder)")
+
+
+def shipped_suites() -> list[str]:
+    """Folders of the repository's experiments/ that hold reproduction files (a `settings`
+    list), not plain experiment configs."""
+    if not REPO_EXPERIMENTS.is_dir():
+        return []
+    return sorted(p.name for p in REPO_EXPERIMENTS.iterdir() if p.is_dir() and any(
+        "settings" in (yaml.safe_load(f.read_text()) or {}) for f in p.glob("*.yaml")))
 
 
 # Members per cohort on a CPU: measured on 2 cores (Dataset-1 MLP, batch 200), 30 members
