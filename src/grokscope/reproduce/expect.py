@@ -13,8 +13,8 @@ the threshold (None if never). `stat` reduces it over the members (of `setting`,
 median (default), mean, min, max, or share (fraction of members whose value equals
 `equals`, or for which it exists). A member with no value (it never generalized) counts as
 beyond every value: the median is infinite ("never") once half the members have none, which
-passes `at_least` and fails every other criterion. The check passes when every criterion given holds:
-|m - value| <= tolerance, value / factor <= m <= value * factor, m >= at_least, m <= at_most.
+passes `at_least` and fails every other criterion. The check passes when every criterion
+given holds: |m - value| <= tolerance, value / factor <= m <= value * factor, m >= at_least, m <= at_most.
 """
 
 from __future__ import annotations
