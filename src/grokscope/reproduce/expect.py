@@ -14,7 +14,8 @@ median (default), mean, min, max, or share (fraction of members whose value equa
 `equals`, or for which it exists). A member with no value (it never generalized) counts as
 beyond every value: the median is infinite ("never") once half the members have none, which
 passes `at_least` and fails every other criterion. The check passes when every criterion
-given holds: |m - value| <= tolerance, value / factor <= m <= value * factor, m >= at_least, m <= at_most.
+given holds: |m - value| <= tolerance, value / factor <= m <= value * factor,
+m >= at_least, m <= at_most.
 """
 
 from __future__ import annotations
