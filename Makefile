@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.grokscope-installed
 
-.PHONY: demo test bench lint clean reproduce-quick
+.PHONY: demo test bench lint clean reproduce-quick reproduce-classic-quick
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,12 @@ $(STAMP): pyproject.toml
 
 reproduce-quick: $(STAMP)
 	$(BIN)/grokscope reproduce carvalho2025 --quick
+
+reproduce-classic-quick: $(STAMP)
+	$(BIN)/grokscope reproduce nanda2023 --quick
+	$(BIN)/grokscope reproduce random_table --quick
+	$(BIN)/grokscope reproduce omnigrok2023_mnist --quick
+	$(BIN)/grokscope reproduce power2022 --quick
 
 demo: $(STAMP)
 	$(BIN)/grokscope run experiments/quickstart.yaml
