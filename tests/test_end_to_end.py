@@ -37,3 +37,24 @@ def test_random_table_memorizes_and_never_generalizes(tmp_path, tiny_config):
     assert result.verdicts == ["memorized-only", "memorized-only"]
     for m in result.events["members"]:
         assert m["final_train_acc"] == 1.0 and m["final_test_acc"] < 0.15  # chance: 1/17
+
+
+@pytest.mark.slow
+def test_sparse_parity_groks_with_a_finite_sample(tmp_path, tiny_config):
+    """(30, 3)-parity from 1,000 fixed examples (Barak et al. 2022; Merrill et al. 2023): the
+    MLP fits them within a few hundred steps and finds the parity thousands of steps later."""
+    config = tiny_config(
+        task={"name": "sparse_parity", "n_bits": 30, "k": 3, "pool_size": 1000,
+              "test_size": 1000},
+        split={"name": "pool", "n_train": 1000},
+        model={"name": "mlp", "width": 512, "depth": 1},
+        optim={"lr": 3e-3, "weight_decay": 1.0},
+        train={"steps": 4000, "batch_size": 100, "log_every": 50, "checkpoint_every": 2000},
+        cohort={"members": 2, "seed": 0},
+    )
+    result = run_experiment(config, tmp_path / "parity", progress=False)
+    grokked = [m for m in result.events["members"] if m["verdict"] == "grokked"]
+    assert grokked, result.verdicts
+    for m in grokked:
+        assert m["alpha0"] <= 800 and m["alpha1"] >= 2 * m["alpha0"]
+        assert m["final_test_acc"] > 0.97 and m["sigma_S"] < 0.75  # chance is 0.5
