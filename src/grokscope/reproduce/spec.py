@@ -140,6 +140,7 @@ def expand(spec: ReproductionSpec, quick: bool = False, name: str = "figure",
     for index, setting in settings:
         signature = repr([setting.get(k) for k in shape_keys])
         groups.setdefault(signature, []).append(index)
+    shared = {key: _get(data, key) for key in per_member if key in defaults}
     cohorts = []
     for setting_ids in groups.values():
         first = spec.settings[setting_ids[0]]
@@ -148,7 +149,6 @@ def expand(spec: ReproductionSpec, quick: bool = False, name: str = "figure",
             if key in first:
                 set_dotted(group, key, copy.deepcopy(first[key]))
         indices = [i for i, m in enumerate(members) if m["setting"] in setting_ids]
-        shared = {key: _get(data, key) for key in per_member if key in defaults}
         for key in per_member:
             set_dotted(group, key, [spec.settings[members[i]["setting"]].get(key, shared.get(key))
                                     for i in indices])
