@@ -101,3 +101,12 @@ def test_cli_exit_code_follows_the_checks(tmp_path, bound, code):
     assert ("FAIL" in result.output) == bool(code)
     run = tmp_path / "out" / tmp_path.name / "tiny"
     assert (run / "checks.csv").is_file() and (run / "steps.png").is_file()
+
+
+def test_steps_figure_with_categories_and_members_that_never_generalized(tmp_path):
+    from grokscope.report.reproduction import plot_steps_vs
+
+    rows = [{"alpha1": a} for a in (1200, None, 300, 450, None, None)]
+    values = ["x+y", "x+y", "x-y", "x-y", "S5", "S5"]
+    path = plot_steps_vs(rows, values, "label", tmp_path / "steps.png", title="ops")
+    assert path.stat().st_size > 5_000
