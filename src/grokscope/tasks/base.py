@@ -56,3 +56,9 @@ class TaskData:
             meta=dict(self.meta),
             tolerance=self.tolerance,
         )
+
+
+def operand_pairs(n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every ordered pair (a, b) of range(n), a-major: the rows of a binary-operation table."""
+    a, b = torch.cartesian_prod(torch.arange(n), torch.arange(n)).unbind(-1)
+    return a, b

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 
 from grokscope.errors import ConfigError
-from grokscope.tasks.base import TaskData
+from grokscope.tasks.base import TaskData, operand_pairs
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def modular(p: int = 97, op: str = "a+b") -> TaskData:
         raise ConfigError(f"task 'modular': p must be a prime >= 3 for op {op!r}, got {p}")
     if p < 2:
         raise ConfigError(f"task 'modular': p must be an integer >= 2, got {p}")
-    a, b = torch.cartesian_prod(torch.arange(p), torch.arange(p)).unbind(-1)
+    a, b = operand_pairs(p)
     if operation.nonzero_b:
         keep = b != 0
         a, b = a[keep], b[keep]

@@ -13,7 +13,7 @@ from itertools import permutations as all_permutations
 import torch
 
 from grokscope.errors import ConfigError
-from grokscope.tasks.base import TaskData
+from grokscope.tasks.base import TaskData, operand_pairs
 
 MAX_N = 7  # 7! = 5,040 elements, 25.4M pairs; S_8 would be 1.6e9
 
@@ -57,7 +57,7 @@ def permutation(n: int = 5, op: str = "x*y") -> TaskData:
     size = math.factorial(n)
     lookup = torch.full((n**n,), -1, dtype=torch.int64)
     lookup[_codes(table, n)] = torch.arange(size)
-    a, b = torch.cartesian_prod(torch.arange(size), torch.arange(size)).unbind(-1)
+    a, b = operand_pairs(size)
     result = PERMUTATION_OPERATIONS[op](table[a], table[b])
     return TaskData(
         name="permutation",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 
 from grokscope.errors import ConfigError
-from grokscope.tasks.base import TaskData
+from grokscope.tasks.base import TaskData, operand_pairs
 
 
 def random_table(p: int = 97, n_classes: int | None = None, seed: int = 0) -> TaskData:
@@ -21,7 +21,7 @@ def random_table(p: int = 97, n_classes: int | None = None, seed: int = 0) -> Ta
     classes = p if n_classes is None else n_classes
     if classes < 2:
         raise ConfigError(f"task 'random_table': n_classes must be >= 2, got {classes}")
-    a, b = torch.cartesian_prod(torch.arange(p), torch.arange(p)).unbind(-1)
+    a, b = operand_pairs(p)
     generator = torch.Generator().manual_seed(int(seed))
     labels = torch.randint(classes, (p * p,), generator=generator)
     return TaskData(

@@ -61,13 +61,17 @@ class CohortAdamW:
             return self.lr
         return self.lr * min(1.0, self.t / self.warmup_steps)
 
-    @torch.no_grad()
-    def step(self) -> None:
+    def _begin_step(self) -> tuple[list[torch.Tensor], torch.Tensor]:
+        """Advance t; the transformed gradients (zeros where a parameter got none) and the lr."""
         self.t += 1
         grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self.params]
         for transform in self.transforms:
             grads = transform(grads)
-        lr = self.current_lr()
+        return grads, self.current_lr()
+
+    @torch.no_grad()
+    def step(self) -> None:
+        grads, lr = self._begin_step()
         bias1 = 1 - self.beta1**self.t  # (E,)
         bias2_sqrt = (1 - self.beta2**self.t).sqrt()
         for p, g, m, v in zip(self.params, grads, self.exp_avg, self.exp_avg_sq, strict=True):
@@ -110,14 +114,11 @@ class CohortSGD:
 
     current_lr = CohortAdamW.current_lr
     zero_grad = CohortAdamW.zero_grad
+    _begin_step = CohortAdamW._begin_step
 
     @torch.no_grad()
     def step(self) -> None:
-        self.t += 1
-        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self.params]
-        for transform in self.transforms:
-            grads = transform(grads)
-        lr = self.current_lr()
+        grads, lr = self._begin_step()
         for k, (p, g) in enumerate(zip(self.params, grads, strict=True)):
             g = g + p * _per_member(self.weight_decay, p)
             if self.momentum:
