@@ -1,35 +1,45 @@
-"""The vectorized AdamW equals torch.optim.AdamW member by member."""
+"""The vectorized optimizers equal torch.optim's, member by member."""
 
+import pytest
 import torch
 
-from grokscope.training.optim import CohortAdamW, clip_by_member_norm
+from grokscope.training.optim import CohortAdamW, CohortSGD, clip_by_member_norm
+
+
+def _assert_matches_per_member(init, make_cohort, make_torch, steps):
+    """Step a cohort optimizer and one torch optimizer per member on the same random
+    gradients; every member's parameters must end where its torch twin's do."""
+    members = init[0].shape[0]
+    cohort = [torch.nn.Parameter(t.clone()) for t in init]
+    opt = make_cohort(cohort)
+    alone = [[torch.nn.Parameter(t[k].clone()) for t in init] for k in range(members)]
+    refs = [make_torch(alone[k], k) for k in range(members)]
+    for _ in range(steps):
+        grads = [torch.randn_like(t) for t in init]
+        for p, g in zip(cohort, grads):
+            p.grad = g.clone()
+        opt.step()
+        for k in range(members):
+            for p, g in zip(alone[k], grads):
+                p.grad = g[k].clone()
+            refs[k].step()
+    for k in range(members):
+        for p_cohort, p_alone in zip(cohort, alone[k]):
+            torch.testing.assert_close(p_cohort[k], p_alone, rtol=1e-5, atol=1e-6)
 
 
 def test_matches_torch_adamw_per_member():
     torch.manual_seed(0)
     lrs, wds = [1e-2, 3e-3, 1e-3], [1.0, 0.0, 0.1]
     betas = [(0.9, 0.98), (0.8, 0.999), (0.95, 0.9)]
-    init = [torch.randn(3, 5, 4), torch.randn(3, 4)]
-    cohort = [torch.nn.Parameter(t.clone()) for t in init]
-    opt = CohortAdamW(
-        cohort, lr=torch.tensor(lrs), weight_decay=torch.tensor(wds),
-        beta1=torch.tensor([b[0] for b in betas]), beta2=torch.tensor([b[1] for b in betas]),
-    )
-    alone = [[torch.nn.Parameter(t[k].clone()) for t in init] for k in range(3)]
-    refs = [torch.optim.AdamW(alone[k], lr=lrs[k], weight_decay=wds[k], betas=betas[k])
-            for k in range(3)]
-    for _ in range(25):
-        grads = [torch.randn_like(t) for t in init]
-        for p, g in zip(cohort, grads):
-            p.grad = g.clone()
-        opt.step()
-        for k in range(3):
-            for p, g in zip(alone[k], grads):
-                p.grad = g[k].clone()
-            refs[k].step()
-    for k in range(3):
-        for p_cohort, p_alone in zip(cohort, alone[k]):
-            torch.testing.assert_close(p_cohort[k], p_alone, rtol=1e-5, atol=1e-6)
+    _assert_matches_per_member(
+        [torch.randn(3, 5, 4), torch.randn(3, 4)],
+        lambda params: CohortAdamW(
+            params, lr=torch.tensor(lrs), weight_decay=torch.tensor(wds),
+            beta1=torch.tensor([b[0] for b in betas]), beta2=torch.tensor([b[1] for b in betas])),
+        lambda params, k: torch.optim.AdamW(params, lr=lrs[k], weight_decay=wds[k],
+                                            betas=betas[k]),
+        steps=25)
 
 
 def test_warmup_scales_the_first_steps_linearly():
@@ -49,28 +59,14 @@ def test_clipping_is_per_member():
     torch.testing.assert_close(clipped[1], grads[0][1])  # below the bound: untouched
 
 
-def test_sgd_matches_torch_sgd_per_member():
-    from grokscope.training.optim import CohortSGD
-
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_sgd_matches_torch_sgd_per_member(momentum):
     torch.manual_seed(1)
     lrs, wds = [0.1, 0.03], [0.0, 0.01]
-    init = [torch.randn(2, 3, 4), torch.randn(2, 4)]
-    for momentum in (0.0, 0.9):
-        cohort = [torch.nn.Parameter(t.clone()) for t in init]
-        opt = CohortSGD(cohort, lr=torch.tensor(lrs), weight_decay=torch.tensor(wds),
-                        momentum=momentum)
-        alone = [[torch.nn.Parameter(t[k].clone()) for t in init] for k in range(2)]
-        refs = [torch.optim.SGD(alone[k], lr=lrs[k], weight_decay=wds[k], momentum=momentum)
-                for k in range(2)]
-        for _ in range(10):
-            grads = [torch.randn_like(t) for t in init]
-            for p, g in zip(cohort, grads):
-                p.grad = g.clone()
-            opt.step()
-            for k in range(2):
-                for p, g in zip(alone[k], grads):
-                    p.grad = g[k].clone()
-                refs[k].step()
-        for k in range(2):
-            for p_cohort, p_alone in zip(cohort, alone[k]):
-                torch.testing.assert_close(p_cohort[k], p_alone, rtol=1e-5, atol=1e-6)
+    _assert_matches_per_member(
+        [torch.randn(2, 3, 4), torch.randn(2, 4)],
+        lambda params: CohortSGD(params, lr=torch.tensor(lrs), weight_decay=torch.tensor(wds),
+                                 momentum=momentum),
+        lambda params, k: torch.optim.SGD(params, lr=lrs[k], weight_decay=wds[k],
+                                          momentum=momentum),
+        steps=10)

@@ -62,3 +62,12 @@ def operand_pairs(n: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Every ordered pair (a, b) of range(n), a-major: the rows of a binary-operation table."""
     a, b = torch.cartesian_prod(torch.arange(n), torch.arange(n)).unbind(-1)
     return a, b
+
+
+def operation_table(name: str, a: torch.Tensor, b: torch.Tensor, labels: torch.Tensor,
+                    n_classes: int, vocab_size: int, meta: dict) -> TaskData:
+    """A binary-operation task: inputs are the token pairs `(a, b)`, kept as groups `a` and
+    `b` for per-operand probes (modular arithmetic, S_n, the random table)."""
+    return TaskData(name=name, inputs=torch.stack([a, b], dim=-1), labels=labels,  # (N, 2)
+                    n_classes=n_classes, vocab_size=vocab_size, groups={"a": a, "b": b},
+                    meta=meta)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 
 from grokscope.errors import ConfigError
-from grokscope.tasks.base import TaskData, operand_pairs
+from grokscope.tasks.base import TaskData, operand_pairs, operation_table
 
 
 @dataclass(frozen=True)
@@ -67,12 +67,5 @@ def modular(p: int = 97, op: str = "a+b") -> TaskData:
         keep = b != 0
         a, b = a[keep], b[keep]
     labels = operation.fn(a, b, p)
-    return TaskData(
-        name="modular",
-        inputs=torch.stack([a, b], dim=-1),  # (N, 2)
-        labels=labels,
-        n_classes=p,
-        vocab_size=p,
-        groups={"a": a, "b": b},
-        meta={"p": p, "op": op},
-    )
+    return operation_table("modular", a, b, labels, n_classes=p, vocab_size=p,
+                           meta={"p": p, "op": op})

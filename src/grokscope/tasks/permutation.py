@@ -13,7 +13,7 @@ from itertools import permutations as all_permutations
 import torch
 
 from grokscope.errors import ConfigError
-from grokscope.tasks.base import TaskData, operand_pairs
+from grokscope.tasks.base import TaskData, operand_pairs, operation_table
 
 MAX_N = 7  # 7! = 5,040 elements, 25.4M pairs; S_8 would be 1.6e9
 
@@ -59,12 +59,5 @@ def permutation(n: int = 5, op: str = "x*y") -> TaskData:
     lookup[_codes(table, n)] = torch.arange(size)
     a, b = operand_pairs(size)
     result = PERMUTATION_OPERATIONS[op](table[a], table[b])
-    return TaskData(
-        name="permutation",
-        inputs=torch.stack([a, b], dim=-1),  # (N, 2)
-        labels=lookup[_codes(result, n)],
-        n_classes=size,
-        vocab_size=size,
-        groups={"a": a, "b": b},
-        meta={"n": n, "op": op},
-    )
+    return operation_table("permutation", a, b, lookup[_codes(result, n)], n_classes=size,
+                           vocab_size=size, meta={"n": n, "op": op})

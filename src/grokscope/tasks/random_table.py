@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 
 from grokscope.errors import ConfigError
-from grokscope.tasks.base import TaskData, operand_pairs
+from grokscope.tasks.base import TaskData, operand_pairs, operation_table
 
 
 def random_table(p: int = 97, n_classes: int | None = None, seed: int = 0) -> TaskData:
@@ -24,12 +24,5 @@ def random_table(p: int = 97, n_classes: int | None = None, seed: int = 0) -> Ta
     a, b = operand_pairs(p)
     generator = torch.Generator().manual_seed(int(seed))
     labels = torch.randint(classes, (p * p,), generator=generator)
-    return TaskData(
-        name="random_table",
-        inputs=torch.stack([a, b], dim=-1),  # (N, 2)
-        labels=labels,
-        n_classes=classes,
-        vocab_size=p,
-        groups={"a": a, "b": b},
-        meta={"p": p, "n_classes": classes, "seed": seed},
-    )
+    return operation_table("random_table", a, b, labels, n_classes=classes, vocab_size=p,
+                           meta={"p": p, "n_classes": classes, "seed": seed})
