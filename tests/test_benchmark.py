@@ -16,3 +16,16 @@ def test_benchmark_quick_prints_its_table():
             if line.startswith(("mlp ", "transformer "))]
     assert len(rows) == 3 * 2 * 2  # scenarios x models x E in {1, 4}
     assert all(row[-1].endswith("x") and float(row[3]) > 0 for row in rows)
+
+
+PROBE_SCRIPT = SCRIPT.with_name("probe_overhead.py")
+
+
+def test_probe_overhead_quick_prints_every_probe_and_the_whole_runs():
+    out = subprocess.run([sys.executable, str(PROBE_SCRIPT), "--quick"], capture_output=True,
+                         text=True, timeout=300, cwd=SCRIPT.parents[1])
+    assert out.returncode == 0, out.stderr
+    for name in ("weight_norm", "fourier", "groups", "circuit", "sharpness", "representation",
+                 "pruning", "no probes", "cheap probes", "all configured probes"):
+        assert name in out.stdout, name
+    assert "device cpu" in out.stdout and "median of 2 repeats" in out.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -69,10 +70,18 @@ def show(run_dir: Annotated[Path, typer.Argument(help="a run directory")]) -> No
 
 
 @app.command()
-def plot(run_dir: Annotated[Path, typer.Argument(help="a run directory")]) -> None:
-    """Redraw curves.png of a run (also for a run still training: what is flushed so far)."""
+def plot(
+    run_dir: Annotated[Path, typer.Argument(help="a run directory")],
+    probe: Annotated[list[str] | None, typer.Option(
+        help="draw a probe instead of the curves: a value (fourier/gini) or a prefix "
+             "(fourier); repeatable; writes probe_<name>.png")] = None,
+    member: Annotated[int | None, typer.Option(help="one member instead of all + median")] = None,
+    out: Annotated[Path | None, typer.Option(help="where to write the (single) probe figure")
+                   ] = None,
+) -> None:
+    """Redraw curves.png of a run, or draw its probes (also while it trains: what is flushed)."""
     from grokscope.experiment import load_run
-    from grokscope.report import plot_curves
+    from grokscope.report import plot_curves, plot_probe
 
     try:
         cfg, store = load_run(run_dir)
@@ -83,8 +92,20 @@ def plot(run_dir: Annotated[Path, typer.Argument(help="a run directory")]) -> No
     if events is None:
         n = len(set(table["member"].to_pylist())) if table.num_rows else 0
         events = [{"member": k} for k in range(n)]
-    path = plot_curves(table, events, store.curves_path, title=cfg.name)
-    console.print(f"wrote {path}")
+    if member is not None and not 0 <= member < len(events):
+        _fail(ConfigError(f"--member: must be in 0..{len(events) - 1}, got {member}"))
+    if not probe:
+        path = plot_curves(table, events, store.curves_path, title=cfg.name)
+        console.print(f"wrote {path}")
+        return
+    spectra = store.load_spectra()
+    for name in probe:
+        target = out or store.path / f"probe_{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.png"
+        try:
+            path = plot_probe(table, spectra, events, name, target, member, title=cfg.name)
+        except ConfigError as exc:
+            _fail(exc)
+        console.print(f"wrote {path}")
 
 
 @app.command()

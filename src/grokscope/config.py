@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from grokscope.errors import ConfigError
+from grokscope.probes.config import PROBE_CONFIGS, ProbeConfig
 
 PositiveFloat = Annotated[float, Field(gt=0)]
 Fraction = Annotated[float, Field(gt=0, lt=1)]
@@ -255,6 +256,9 @@ class DetectConfig(Strict):
     relapse_tolerance: Annotated[float, Field(ge=0)] = 0.02
     relapse_patience: Annotated[float, Field(ge=0)] = 0.1
     tail_fraction: Annotated[float, Field(gt=0, le=1)] = 0.1
+    # loss spikes (slingshots, Thilak et al. 2022): train loss above factor x its running min
+    spike_factor: Annotated[float, Field(gt=1)] = 10.0
+    spike_min_loss: Annotated[float, Field(ge=0)] = 1e-3  # ignore jumps that stay below this
 
 
 class ExperimentConfig(Strict):
@@ -269,6 +273,7 @@ class ExperimentConfig(Strict):
     train: TrainConfig = TrainConfig()
     cohort: CohortConfig = CohortConfig()
     detect: DetectConfig = DetectConfig()
+    probes: list[ProbeConfig] = []  # measurements on a schedule, see docs/probes.md
 
     @model_validator(mode="before")
     @classmethod
@@ -288,7 +293,7 @@ TAGGED: dict[str, type[BaseModel]] = {
     **MODELS, "equidistant": SubclassTaskConfig, "equivariant": SubclassTaskConfig,
     **{c.model_fields["name"].default: c for c in TASK_CONFIGS if c is not SubclassTaskConfig},
     "uniform": UniformSplitConfig, "subclass_shift": SubclassShiftSplitConfig,
-    "pool": PoolSplitConfig,
+    "pool": PoolSplitConfig, **PROBE_CONFIGS,
 }
 
 
@@ -296,6 +301,8 @@ def _schema_at(loc: list[str]) -> type[BaseModel] | None:
     """The schema class at a location such as ['model', 'transformer'] (tags pick the model)."""
     model: type[BaseModel] = ExperimentConfig
     for part in loc:
+        if part.isdigit():  # a list index (probes)
+            continue
         if part in TAGGED:
             model = TAGGED[part]
             continue
@@ -303,7 +310,7 @@ def _schema_at(loc: list[str]) -> type[BaseModel] | None:
         annotation = field.annotation if field else None
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             model = annotation
-        elif part not in ("model", "task", "split"):
+        elif part not in ("model", "task", "split", "probes"):
             return None
     return model
 

@@ -17,6 +17,7 @@ import yaml
 from grokscope.config import ExperimentConfig, dump_config, parse_config
 from grokscope.detection import detect
 from grokscope.errors import ConfigError
+from grokscope.probes.spikes import spike_summary
 from grokscope.report import plot_curves
 from grokscope.store import RunStore, curves
 from grokscope.training.cohort import Cohort
@@ -105,7 +106,10 @@ def finalize(store: RunStore, config: ExperimentConfig, cohort: Cohort | None = 
         c = curves(table, index)
         found = detect(c["steps"], c["train_acc"], c["test_acc"], config.detect)
         measured = {name: values[index] for name, values in shift.items()}
-        rows.append({"member": index, **spec.as_dict(), **found.as_dict(), **measured})
+        spikes = spike_summary(c["steps"], c["train_loss"], found.alpha1,
+                               config.detect.spike_factor, config.detect.spike_min_loss)
+        rows.append({"member": index, **spec.as_dict(), **found.as_dict(), **measured,
+                     **spikes})
     events = {
         "finished": True,
         "steps": config.train.steps,

@@ -32,6 +32,11 @@ class TaskData:
     meta: dict = field(default_factory=dict)
     tolerance: float | None = None
 
+    def __post_init__(self) -> None:
+        # group counts, read once on the host: probes then never sync the device for them
+        self.group_sizes = {k: int(v.max()) + 1 if v.numel() else 0
+                            for k, v in self.groups.items()}
+
     @property
     def n_examples(self) -> int:
         return int(self.labels.shape[0])

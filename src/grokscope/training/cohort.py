@@ -10,6 +10,7 @@ from grokscope.config import ExperimentConfig
 from grokscope.errors import ConfigError
 from grokscope.models import build_model
 from grokscope.models.cohort import CohortModule
+from grokscope.probes.measure import check_probes
 from grokscope.tasks import Splits, TaskData, build_splits, build_task
 from grokscope.training.batches import MemberBatchStream, full_batch
 from grokscope.training.losses import correct, per_example_loss
@@ -108,6 +109,7 @@ class Cohort:
         self.stream = MemberBatchStream(self.masks, batches, seeds) if batches[0] else None
         self._full = None if batches[0] else full_batch(self.masks)
         self._plan_evaluation()
+        check_probes(config.probes, self)  # fail before training, not at the first probe step
 
     def _plan_evaluation(self) -> None:
         """Evaluate either every row some member uses, shared by all members, or the shared
@@ -208,6 +210,30 @@ class Cohort:
         if staged:
             torch.autograd.backward(list(prepared.values()), [leaves[k].grad for k in prepared])
         self.optimizer.step()
+
+    def objective(self, indices: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """The training objective on per-member rows `(E, n)` with loss weights `(E, n)`, in
+        one differentiable pass (no chunks): what probes differentiate (sharpness)."""
+        logits = self._outputs(self.task.inputs[indices], indices, self.model.prepare())
+        loss = self._loss(logits, self.task.labels[indices]) * weights
+        if self._loss_weight is not None:
+            loss = loss * self._loss_weight
+        return loss.sum()
+
+    @torch.no_grad()
+    def outputs_at(self, rows: torch.Tensor, features: bool = False) -> torch.Tensor:
+        """Outputs `(E, n, C)` (or penultimate features `(E, n, d)`) at example rows, shared
+        `(n,)` or per member `(E, n)`, in cache-sized chunks: what probes read."""
+        prepared, n_members = self.model.prepare(), self.n_members
+        parts = []
+        for cols in _chunks(rows.shape[-1], n_members):
+            at = rows[..., cols]
+            inputs = self.task.inputs[at]
+            if at.dim() == 1:
+                inputs = inputs.expand(n_members, *inputs.shape)
+            parts.append(self.model.features(inputs, prepared) if features
+                         else self._outputs(inputs, at, prepared))
+        return torch.cat(parts, dim=1)
 
     @torch.no_grad()
     def evaluate(self, chunk: int | None = None) -> Evaluation:

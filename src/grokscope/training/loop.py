@@ -7,8 +7,10 @@ from typing import Any
 
 import torch
 
+from grokscope.probes.measure import ProbeSet
 from grokscope.store import MetricLog, RunStore
-from grokscope.training.cohort import Cohort
+from grokscope.store.metrics import SpectraLog
+from grokscope.training.cohort import Cohort, Evaluation
 
 OnLog = Callable[[int, dict[str, list[float]]], None]
 
@@ -26,7 +28,8 @@ def train(cohort: Cohort, store: RunStore, on_log: OnLog | None = None,
           on_start: Callable[[int], None] | None = None, drain_every: int = 10) -> int:
     """Train the cohort to `train.steps`, continuing from the store's checkpoint if any.
 
-    Step s means "after s updates". Metrics of logged steps stay on the device and are copied
+    Step s means "after s updates". Metrics of logged steps (and probe values, on the
+    probes' schedules) stay on the device and are copied
     to the host in blocks of `drain_every` logs; at every checkpoint the rows up to that step
     are flushed as one Parquet part, then the checkpoint is written. A run killed at any point
     restarts from its last checkpoint and drops the parts written after it.
@@ -39,8 +42,14 @@ def train(cohort: Cohort, store: RunStore, on_log: OnLog | None = None,
         on_start(start)
     store.truncate_after(start)
     log, pending, names = MetricLog(), [], []
+    probes, probed, spectra = ProbeSet(cohort.config.probes, cohort), [], SpectraLog()
 
     def drain() -> None:
+        for step, scalars, vectors in probed:
+            if scalars:
+                log.add_probes(step, **{k: v.cpu().numpy() for k, v in scalars.items()})
+            spectra.add(step, **{k: v.cpu().numpy() for k, v in vectors.items()})
+        probed.clear()
         if not pending:
             return
         host = torch.stack([torch.stack(v) for _, v in pending]).cpu().numpy()  # (K, M, E)
@@ -53,16 +62,23 @@ def train(cohort: Cohort, store: RunStore, on_log: OnLog | None = None,
 
     for step in range(start, cfg.steps + 1):
         if resumed is None or step > start:
+            evaluation: Evaluation | None = None
             if step % cfg.log_every == 0 or step == cfg.steps:
-                columns = cohort.evaluate().columns()
+                evaluation = cohort.evaluate()
+                columns = evaluation.columns()
                 names[:] = list(columns)
                 pending.append((step, list(columns.values())))
-                if len(pending) >= drain_every:
-                    drain()
+            if probes and probes.due(step):  # probes reuse this step's evaluation if any
+                probed.append((step, *probes.measure(
+                    cohort, step, lambda done=evaluation: done or cohort.evaluate())))
+            if len(pending) >= drain_every:
+                drain()
             if step > start and (step % cfg.checkpoint_every == 0 or step == cfg.steps):
                 drain()
                 store.append_metrics(log.to_table(), step)
+                store.append_spectra(spectra.to_table(), step)
                 log.clear()
+                spectra.clear()
                 store.save_checkpoint(_checkpoint(cohort, step))
         if step == cfg.steps:
             break

@@ -1,0 +1,105 @@
+"""Probe settings: which measurements a run takes and on which schedule.
+
+Each probe is one entry of the experiment's `probes:` list, tagged by `name`. Its schedule is
+`every: N` steps or `per_decade: K` log-spaced steps (K points per factor of 10; step 0 and
+the last step always included). Without either, cheap probes follow `train.log_every` and
+costly ones take 10 points per decade.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Sparsity = Annotated[float, Field(gt=0, lt=1)]
+
+
+class ProbeSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    every: Annotated[int, Field(ge=1)] | None = None
+    per_decade: Annotated[int, Field(ge=1, le=1000)] | None = None
+    COSTLY: ClassVar[bool] = False  # class default: costly probes default to a log-spaced schedule
+
+    @model_validator(mode="after")
+    def _one_schedule(self) -> ProbeSpec:
+        if self.every is not None and self.per_decade is not None:
+            raise ValueError("give one schedule: every or per_decade, not both")
+        return self
+
+
+class WeightNormProbe(ProbeSpec):
+    """L2 norms: total, per parameter, and of the readout (Omnigrok; Thilak et al. 2022)."""
+
+    name: Literal["weight_norm"] = "weight_norm"
+
+
+class GroupProbe(ProbeSpec):
+    """Accuracy and loss per group of test (or train) examples: per operand, per subclass."""
+
+    name: Literal["groups"] = "groups"
+    groups: list[str] | None = None  # None: every group the task provides
+    split: Literal["test", "train"] = "test"
+
+
+class FourierProbe(ProbeSpec):
+    """Power spectrum of the token embedding over Z_p (Nanda et al. 2023), modular tasks."""
+
+    name: Literal["fourier"] = "fourier"
+    top_k: Annotated[int, Field(ge=1)] = 5
+
+
+class CircuitProbe(ProbeSpec):
+    """Restricted and excluded loss (Nanda et al. 2023) of a modular-addition model."""
+
+    name: Literal["circuit"] = "circuit"
+    top_k: Annotated[int, Field(ge=1)] = 5
+    key_freqs: list[Annotated[int, Field(ge=1)]] | None = None  # None: each member's top_k
+    COSTLY: ClassVar[bool] = True
+
+
+class SharpnessProbe(ProbeSpec):
+    """Top Hessian eigenvalue of the training loss (power iteration); optional trace."""
+
+    name: Literal["sharpness"] = "sharpness"
+    iterations: Annotated[int, Field(ge=1)] = 20
+    trace_samples: Annotated[int, Field(ge=0)] = 0  # Hutchinson probes; 0: no trace
+    max_examples: Annotated[int, Field(ge=1)] = 4096  # per member, a fixed subset
+    seed: int = 0
+    COSTLY: ClassVar[bool] = True
+
+
+class RepresentationProbe(ProbeSpec):
+    """Effective rank of the penultimate representation; softmax-collapse fraction."""
+
+    name: Literal["representation"] = "representation"
+    max_examples: Annotated[int, Field(ge=2)] = 2048
+    COSTLY: ClassVar[bool] = True
+
+
+class PruningProbe(ProbeSpec):
+    """Test accuracy after magnitude pruning to each sparsity (lottery-ticket view)."""
+
+    name: Literal["pruning"] = "pruning"
+    sparsities: Annotated[list[Sparsity], Field(min_length=1)] = [0.5, 0.8, 0.9]
+    COSTLY: ClassVar[bool] = True
+
+
+class ShiftProbe(ProbeSpec):
+    """MMD between each member's train and test representations (and inputs)."""
+
+    name: Literal["shift"] = "shift"
+    max_examples: Annotated[int, Field(ge=2)] = 500
+    COSTLY: ClassVar[bool] = True
+
+
+ProbeConfig = Annotated[
+    WeightNormProbe | GroupProbe | FourierProbe | CircuitProbe | SharpnessProbe
+    | RepresentationProbe | PruningProbe | ShiftProbe,
+    Field(discriminator="name")]
+PROBE_CONFIGS: dict[str, type[ProbeSpec]] = {
+    c.model_fields["name"].default: c
+    for c in (WeightNormProbe, GroupProbe, FourierProbe, CircuitProbe, SharpnessProbe,
+              RepresentationProbe, PruningProbe, ShiftProbe)
+}
