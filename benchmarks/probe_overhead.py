@@ -59,13 +59,14 @@ def main() -> int:
     parser.add_argument("--run-steps", type=int, default=None,
                         help="steps of the whole runs (default: --steps)")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--run-repeats", type=int, default=3, help="rounds of whole runs")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     overrides = ["train.device=cpu"]
     if args.quick:
         overrides += ["task.p=13", "model.d_model=16", "model.d_mlp=32", "cohort.members=2",
                       "train.steps=40", "train.checkpoint_every=20"]
-        args.repeats = 2
+        args.repeats, args.run_repeats = 2, 1
     if args.steps:
         overrides.append(f"train.steps={args.steps}")
     config = load_config(args.config, overrides)
@@ -101,13 +102,19 @@ def main() -> int:
         config = config.model_copy(update={"train": config.train.model_copy(
             update={"steps": args.run_steps})})
     steps = config.train.steps
-    print(f"\nwhole runs through the training loop ({steps} steps, one run each):")
-    base = whole_run(config, [])
-    for label, probes in (("no probes", []), ("cheap probes", cheap),
-                          ("all configured probes", config.probes)):
-        seconds = base if not probes else whole_run(config, probes)
-        print(f"  {label:<24}{seconds:8.1f} s  {steps / seconds:8.1f} steps/s  "
-              f"overhead {seconds / base - 1:+.1%}")
+    print(f"\nwhole runs through the training loop ({steps} steps; {args.run_repeats} rounds, "
+          "the three variants interleaved in each, median per variant):")
+    variants = {"no probes": [], "cheap probes": cheap, "all configured probes": config.probes}
+    seconds = {label: [] for label in variants}
+    for _ in range(args.run_repeats):  # interleaved: a load change hits every variant alike
+        for label, probes in variants.items():
+            seconds[label].append(whole_run(config, probes))
+    base = statistics.median(seconds["no probes"])
+    for label, values in seconds.items():
+        median = statistics.median(values)
+        print(f"  {label:<24}{median:8.1f} s  {steps / median:8.1f} steps/s  "
+              f"overhead {median / base - 1:+.1%}   (runs: "
+              + ", ".join(f"{v:.1f}" for v in values) + ")")
     if not args.quick and cheap_share > BUDGET:
         print(f"FAIL: cheap probes cost {cheap_share:.1%} > {BUDGET:.0%} of a training step")
         return 1

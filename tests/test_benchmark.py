@@ -29,3 +29,12 @@ def test_probe_overhead_quick_prints_every_probe_and_the_whole_runs():
                  "pruning", "no probes", "cheap probes", "all configured probes"):
         assert name in out.stdout, name
     assert "device cpu" in out.stdout and "median of 2 repeats" in out.stdout
+
+
+def test_sweep_packing_quick_prints_both_estimates():
+    script = SCRIPT.with_name("sweep_packing.py")
+    out = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True,
+                         text=True, timeout=300, cwd=SCRIPT.parents[1])
+    assert out.returncode == 0, out.stderr
+    assert "device cpu" in out.stdout and "192 runs x 3000 steps" in out.stdout
+    assert "one at a time:" in out.stdout and "speedup" in out.stdout

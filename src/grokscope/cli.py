@@ -243,5 +243,10 @@ def _print_events(events: dict) -> None:
         console.print("S+ : support cut short by the end of training (still >= sigma_E there)")
 
 
+from grokscope.cli_sweep import register as _register_sweep  # noqa: E402
+
+_register_sweep(app, console, _fail)
+
 if __name__ == "__main__":
     app()
+

@@ -108,8 +108,10 @@ def finalize(store: RunStore, config: ExperimentConfig, cohort: Cohort | None = 
         measured = {name: values[index] for name, values in shift.items()}
         spikes = spike_summary(c["steps"], c["train_loss"], found.alpha1,
                                config.detect.spike_factor, config.detect.spike_min_loss)
-        rows.append({"member": index, **spec.as_dict(), **found.as_dict(), **measured,
-                     **spikes})
+        losses = {f"final_{split}_loss": float(c[f"{split}_loss"][-1]) if len(c["steps"])
+                  else None for split in ("train", "test")}
+        rows.append({"member": index, **spec.as_dict(), **found.as_dict(), **losses,
+                     **measured, **spikes})
     events = {
         "finished": True,
         "steps": config.train.steps,

@@ -1,0 +1,137 @@
+"""Run a sweep: expand, skip what is finished, pack the rest into cohorts, train them on a
+runner, and collect the table."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from grokscope.config import ExperimentConfig
+from grokscope.models import build_model
+from grokscope.reproduce.runner import MAX_MEMBERS
+from grokscope.sweep.pack import CohortPlan, cohort_config, pack
+from grokscope.sweep.runners import Job, make_runner
+from grokscope.sweep.spec import Run, expand_runs, load_sweep_spec
+from grokscope.sweep.store import SweepStore, load_sweep
+from grokscope.tasks import build_task
+from grokscope.training.cohort import Cohort, resolve_device
+
+
+@dataclass
+class SweepPlan:
+    runs: list[Run]
+    finished: list[Run]
+    cohorts: list[CohortPlan]  # what is left to train (resumed ones first)
+    resumed: list[str] = field(default_factory=list)  # cohort ids with a checkpoint
+
+    @property
+    def member_steps(self) -> int:
+        return sum(len(c.runs) * c.config.train.steps for c in self.cohorts)
+
+
+def default_max_members(config: ExperimentConfig) -> int:
+    """Members per cohort: on CPU the measured cache limit (MAX_MEMBERS); on a GPU what half
+    of its free memory holds, per member ~16 bytes per parameter (weights, gradient, two
+    AdamW moments) plus 16 bytes per activation of its largest batch."""
+    device = resolve_device(config.train.device)
+    if device.type != "cuda":
+        return MAX_MEMBERS["cpu"]
+    task = build_task(config.task)
+    model = build_model(config.model, task, 1)
+    params = sum(p.numel() for p in model.parameters())
+    width = getattr(config.model, "width", None) or getattr(config.model, "d_mlp", 512)
+    rows = config.train.batch_size or task.n_examples
+    rows = max(rows) if isinstance(rows, list) else rows
+    per_member = 16 * params + 16 * rows * width * 4
+    free, _ = torch.cuda.mem_get_info(device)
+    return int(max(1, min(MAX_MEMBERS["cuda"] * 2, free * 0.5 // per_member)))
+
+
+def plan_sweep(spec_path: str | Path, sweep_dir: str | Path | None = None,
+               max_members: int | None = None) -> tuple[SweepPlan, SweepStore]:
+    """Which runs are finished, which unfinished cohorts resume as they are, and how the
+    remaining runs pack into new cohorts."""
+    spec, base = load_sweep_spec(spec_path)
+    store = SweepStore(sweep_dir or Path("runs") / "sweeps" / spec.name)
+    runs = expand_runs(spec, base, out_dir=str(store.path))
+    limit = max_members or default_max_members(runs[0].config)
+    done = store.finished_runs()
+    finished = [r for r in runs if r.id in done]
+    pending = {r.id: r for r in runs if r.id not in done}
+    resumable = []
+    for folder, members in store.cohorts():  # an unfinished cohort resumes if all its runs
+        ids = [m["id"] for m in members]  # are still wanted and none is claimed elsewhere
+        if (folder / "checkpoint.pt").is_file() and ids and all(i in pending for i in ids):
+            chunk = [pending.pop(i) for i in ids]
+            ident = folder.name.removeprefix("cohort-")
+            resumable.append(CohortPlan(ident, cohort_config(chunk, folder.name), chunk))
+    fresh = pack(list(pending.values()), limit) if pending else []
+    return SweepPlan(runs, finished, resumable + fresh, [c.id for c in resumable]), store
+
+
+def _job(store: SweepStore, plan: CohortPlan) -> Job:
+    members = [{"id": r.id, "values": dict(r.values), "seed": r.seed} for r in plan.runs]
+    return {"sweep_dir": str(store.path), "cohort": plan.id,
+            "config": plan.config.model_dump(mode="json"), "members": members}
+
+
+def estimate_seconds(plan: SweepPlan, repeats: int = 10) -> float:
+    """Wall-clock estimate on this machine: per distinct cohort shape, time a few steps of
+    its largest cohort (evaluation amortized over log_every) and scale by steps and size."""
+    measured: dict[str, float] = {}
+    total = 0.0
+    for cohort in sorted(plan.cohorts, key=lambda c: -len(c.runs)):
+        shape = cohort.config.model_dump_json(include={"task", "model", "train"})
+        if shape not in measured:
+            engine = Cohort(cohort.config)
+            for _ in range(2):  # warm-up: allocator, lazy init
+                engine.step()
+            start = time.perf_counter()
+            for _ in range(repeats):
+                engine.step()
+            step = (time.perf_counter() - start) / repeats
+            start = time.perf_counter()
+            engine.evaluate()
+            step += (time.perf_counter() - start) / cohort.config.train.log_every
+            measured[shape] = step / len(cohort.runs)  # per member-step
+        total += measured[shape] * len(cohort.runs) * cohort.config.train.steps
+    return total
+
+
+def run_sweep(spec_path: str | Path, sweep_dir: str | Path | None = None,
+              runner: str = "local", address: str | None = None,
+              max_members: int | None = None, num_cpus: float = 1.0, num_gpus: float = 0.0,
+              progress: bool = True, console: Console | None = None) -> tuple[SweepPlan, Any]:
+    """Train every unfinished cohort of the sweep on the runner; returns the plan and the
+    sweep table (pandas DataFrame)."""
+    plan, store = plan_sweep(spec_path, sweep_dir, max_members)
+    store.path.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(spec_path, store.spec_path)
+    console = console or Console(stderr=True)
+    chosen = make_runner(runner, address, num_cpus, num_gpus)
+    bar = Progress(TextColumn("[bold]sweep"), BarColumn(), TextColumn("{task.completed}/"
+                   "{task.total} cohorts"), TextColumn("{task.fields[info]}"),
+                   TimeElapsedColumn(), console=console,
+                   disable=not (progress and console.is_terminal))
+    total_runs = len(plan.runs)
+    state = {"runs": len(plan.finished)}
+
+    def on_done(job: Job, result: dict[str, Any]) -> None:
+        state["runs"] += len(job["members"])
+        info = f"{state['runs']}/{total_runs} runs"
+        bar.update(task, advance=1, info=info)
+        if progress and not console.is_terminal:
+            console.print(f"cohort {job['cohort']}: {len(job['members'])} runs in "
+                          f"{result['seconds']:.1f} s ({info})", highlight=False)
+
+    with bar:
+        task = bar.add_task("sweep", total=len(plan.cohorts), info="")
+        chosen.run([_job(store, c) for c in plan.cohorts], on_done)
+    return plan, load_sweep(store.path)

@@ -1,0 +1,204 @@
+"""A sweep: a base experiment and the runs around it, declared in YAML.
+
+```yaml
+name: phase_fraction_wd
+base: ../quickstart.yaml            # an experiment file (relative to this one), optional
+config: {model: {name: mlp}}        # overrides on top of base, optional
+grid:                               # cartesian product; lists or generators
+  split.fraction: linspace(0.2, 0.9, 8)
+  optim.weight_decay: logspace(-2, 1, 8)     # 10^-2 .. 10^1
+zip:                                # keys that vary together: one axis of equal-length lists
+  optim.lr: [1.0e-3, 3.0e-3]
+  optim.warmup_steps: [0, 10]
+random: {n: 10, seed: 0, keys: {optim.lr: loguniform(1e-4, 1e-2)}}   # n sampled points
+seeds: 3                            # seeds 0..2 of every point
+```
+Every run is the base config with one value per swept key and one seed, as a one-member
+cohort; runs are then packed into cohorts (see `pack`).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+import math
+import random
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from grokscope.config import ExperimentConfig, parse_config, set_dotted
+from grokscope.errors import ConfigError
+
+GENERATOR = re.compile(r"^\s*(linspace|logspace|range|uniform|loguniform)\((.*)\)\s*$")
+
+
+class RandomSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    n: Annotated[int, Field(ge=1)]
+    seed: int = 0
+    keys: Annotated[dict[str, str], Field(min_length=1)]  # key -> uniform(a, b) | loguniform(a, b)
+
+
+class SweepSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")] = "sweep"
+    base: str | None = None
+    config: dict[str, Any] = {}
+    grid: dict[str, list[Any] | str] = {}
+    zip: dict[str, list[Any]] = {}
+    random: RandomSpec | None = None
+    seeds: Annotated[int, Field(ge=1)] = 1
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Run:
+    """One point of the sweep: its swept values, its seed and its resolved config."""
+
+    values: tuple[tuple[str, Any], ...]  # (dotted key, value) in spec order
+    seed: int
+    config: ExperimentConfig
+
+    @property
+    def id(self) -> str:
+        return run_id(self.config)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**dict(self.values), "seed": self.seed}
+
+
+def run_id(config: ExperimentConfig) -> str:
+    """A stable id from what is trained: the resolved config less its name, output folder
+    and analysis settings. Same training, same id, in any process or sweep."""
+    data = config.model_dump(mode="json")
+    for key in ("name", "out_dir", "detect"):
+        data.pop(key, None)
+    blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha1(blob.encode()).hexdigest()[:12]
+
+
+def parse_values(key: str, value: list[Any] | str) -> list[Any]:
+    """A grid axis: a list as is, or `linspace(a, b, n)`, `logspace(a, b, n)` (10^a..10^b),
+    `range(a, b[, step])` (b excluded)."""
+    if isinstance(value, list):
+        if not value:
+            raise ConfigError(f"sweep: grid.{key}: empty list")
+        return value
+    match = GENERATOR.match(str(value))
+    if not match or match[1] in ("uniform", "loguniform"):
+        raise ConfigError(f"sweep: grid.{key}: expected a list or linspace(a, b, n), "
+                          f"logspace(a, b, n), range(a, b[, step]); got {value!r}")
+    args = _numbers(f"grid.{key}", match[2])
+    kind = match[1]
+    if kind == "range":
+        return list(range(*[int(a) for a in args]))
+    if len(args) != 3 or args[2] < 1 or args[2] != int(args[2]):
+        raise ConfigError(f"sweep: grid.{key}: {kind}(a, b, n) needs n >= 1, got {value!r}")
+    points = np.linspace(args[0], args[1], int(args[2]))
+    if kind == "logspace":
+        points = 10.0 ** points
+    return [float(f"{p:.6g}") for p in points]  # 6 significant digits: readable, stable ids
+
+
+def _numbers(key: str, text: str) -> list[float]:
+    try:
+        return [float(part) for part in text.split(",")]
+    except ValueError:
+        raise ConfigError(f"sweep: {key}: arguments must be numbers, got {text!r}") from None
+
+
+def _sample(key: str, text: str, rng: random.Random) -> float:
+    match = GENERATOR.match(text)
+    if not match or match[1] not in ("uniform", "loguniform"):
+        raise ConfigError(f"sweep: random.keys.{key}: expected uniform(a, b) or "
+                          f"loguniform(a, b), got {text!r}")
+    bounds = _numbers(f"random.keys.{key}", match[2])
+    if len(bounds) != 2:
+        raise ConfigError(f"sweep: random.keys.{key}: {match[1]}(a, b) takes two bounds, "
+                          f"got {text!r}")
+    low, high = bounds
+    if match[1] == "uniform":
+        return float(f"{rng.uniform(low, high):.6g}")
+    if low <= 0 or high <= 0:
+        raise ConfigError(f"sweep: random.keys.{key}: loguniform bounds must be > 0")
+    return float(f"{math.exp(rng.uniform(math.log(low), math.log(high))):.6g}")
+
+
+def load_sweep_spec(path: str | Path) -> tuple[SweepSpec, dict[str, Any]]:
+    """The spec and its base experiment data (base file, then `config` overrides)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"sweep: no such file {str(path)!r}")
+    try:
+        spec = SweepSpec.model_validate(yaml.safe_load(path.read_text()) or {})
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"sweep: {path} is not valid YAML ({exc.__class__.__name__})") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"sweep: {path.name}: {key}: {first['msg']}") from None
+    data: dict[str, Any] = {}
+    if spec.base:
+        base = (path.parent / spec.base).resolve()
+        if not base.is_file():
+            raise ConfigError(f"sweep: base: no such file {str(base)!r}")
+        data = yaml.safe_load(base.read_text()) or {}
+    data = _merge(data, spec.config)
+    return spec, data
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and (
+                value.get("name") in (None, out[key].get("name"))):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def points(spec: SweepSpec) -> list[tuple[tuple[str, Any], ...]]:
+    """Every swept point (without seeds): grid x zip rows x random samples."""
+    axes: list[list[tuple[tuple[str, Any], ...]]] = []
+    for key, value in spec.grid.items():
+        axes.append([((key, v),) for v in parse_values(key, value)])
+    if spec.zip:
+        lengths = {len(v) for v in spec.zip.values()}
+        if len(lengths) != 1:
+            raise ConfigError("sweep: zip: every key needs the same number of values, got "
+                              + ", ".join(f"{k}: {len(v)}" for k, v in spec.zip.items()))
+        axes.append([tuple((k, v[i]) for k, v in spec.zip.items()) for i in range(lengths.pop())])
+    if spec.random:
+        rng = random.Random(spec.random.seed)
+        axes.append([tuple((k, _sample(k, d, rng)) for k, d in spec.random.keys.items())
+                     for _ in range(spec.random.n)])
+    return [tuple(kv for part in combo for kv in part) for combo in itertools.product(*axes)]
+
+
+def expand_runs(spec: SweepSpec, base: dict[str, Any], out_dir: str = "runs") -> list[Run]:
+    """Every run of the sweep, validated; a bad value fails with the key that set it."""
+    runs = []
+    for point in points(spec):
+        for seed in range(spec.seeds):
+            data = copy.deepcopy(base)
+            for key, value in point:
+                set_dotted(data, key, value)
+            cohort = data.setdefault("cohort", {})
+            cohort["seed"], cohort["members"] = seed, 1
+            data["name"], data["out_dir"] = spec.name, out_dir
+            try:
+                config = parse_config(data)
+            except ConfigError as exc:
+                where = ", ".join(f"{k}={v}" for k, v in point)
+                raise ConfigError(f"sweep: at {where}: {exc}") from None
+            runs.append(Run(point, seed, config))
+    return runs

@@ -1,0 +1,97 @@
+"""The sweep directory: one sub-directory per cohort, and the table of every run.
+
+    SWEEP_DIR/
+      sweep.yaml               the spec as run (a copy)
+      cohorts/<cohort-id>/     a run directory (config, metrics, events, checkpoint) plus
+                               members.json: the run id, swept values and seed of each member
+      table.parquet            one row per finished run: swept values, seed, detected events
+
+A cohort directory is named by its members' run ids, so the same runs always land in the
+same place: re-running a sweep finds finished runs and resumable cohorts by name.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from grokscope.errors import ConfigError
+from grokscope.store import RunStore
+from grokscope.store.atomic import write_atomic, write_text_atomic
+
+EVENT_COLUMNS = ("verdict", "alpha0", "alpha1", "delay", "delta_S", "support", "censored",
+                 "final_train_acc", "final_test_acc", "final_train_loss", "final_test_loss",
+                 "spikes")
+
+
+class SweepStore:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    cohorts_dir = property(lambda self: self.path / "cohorts")
+    table_path = property(lambda self: self.path / "table.parquet")
+    spec_path = property(lambda self: self.path / "sweep.yaml")
+
+    def cohort_dir(self, cohort_id: str) -> Path:
+        return self.cohorts_dir / f"cohort-{cohort_id}"
+
+    def write_members(self, cohort_id: str, members: list[dict[str, Any]]) -> None:
+        write_text_atomic(self.cohort_dir(cohort_id) / "members.json",
+                          json.dumps(members, indent=1) + "\n")
+
+    def cohorts(self) -> list[tuple[Path, list[dict[str, Any]]]]:
+        """Every cohort directory with its members (those without members.json skipped)."""
+        if not self.cohorts_dir.is_dir():
+            return []
+        out = []
+        for folder in sorted(self.cohorts_dir.glob("cohort-*")):
+            members = folder / "members.json"
+            if members.is_file():
+                out.append((folder, json.loads(members.read_text())))
+        return out
+
+    def finished_runs(self) -> dict[str, tuple[Path, int]]:
+        """run id -> (cohort directory, member index) of every run whose cohort finished."""
+        done = {}
+        for folder, members in self.cohorts():
+            events = RunStore(folder).read_events()
+            if events and events.get("finished"):
+                for index, member in enumerate(members):
+                    done.setdefault(member["id"], (folder, index))
+        return done
+
+    def collect(self) -> pa.Table:
+        """One row per finished run (first finished copy of each run id), written to
+        table.parquet: run id, cohort, swept values, seed, then the detected events."""
+        rows = []
+        seen = set()
+        for folder, members in self.cohorts():
+            events = RunStore(folder).read_events()
+            if not (events and events.get("finished")):
+                continue
+            for member, row in zip(members, events["members"], strict=True):
+                if member["id"] in seen:
+                    continue
+                seen.add(member["id"])
+                rows.append({"run": member["id"], "cohort": folder.name.removeprefix("cohort-"),
+                             **member["values"], "seed": member["seed"],
+                             **{k: row.get(k) for k in EVENT_COLUMNS}})
+        if not rows:
+            raise ConfigError(f"sweep: {self.path} holds no finished run yet")
+        keys = list(dict.fromkeys(k for row in rows for k in row))
+        table = pa.table({k: [row.get(k) for row in rows] for k in keys})
+        write_atomic(self.table_path, lambda handle: pq.write_table(table, handle))
+        return table
+
+
+def load_sweep(path: str | Path) -> Any:
+    """The sweep's table as a pandas DataFrame: one row per finished run (swept values, seed,
+    verdict, alpha0, alpha1, delay, ...). Reads what is finished, also mid-sweep."""
+    store = SweepStore(path)
+    if not store.path.is_dir():
+        raise ConfigError(f"sweep: no such sweep directory {str(path)!r}")
+    return store.collect().to_pandas()

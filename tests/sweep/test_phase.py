@@ -1,0 +1,80 @@
+"""The phase classifier, phase cells, diagrams and the power-law fit on synthetic events."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from grokscope.errors import ConfigError
+from grokscope.sweep.phase import (
+    classify,
+    fit_power_law,
+    phase_cells,
+    phase_of,
+    plot_phase,
+    plot_scaling,
+)
+
+X, Y = "split.fraction", "optim.weight_decay"
+
+
+def _table() -> pd.DataFrame:
+    """3 x 2 cells x 3 seeds with known verdicts; alpha1 = 500 * fraction^-2 exactly."""
+    verdicts = {
+        (0.2, 0.01): ["not-fitted", "not-fitted", "memorized-only"],
+        (0.2, 1.0): ["memorized-only"] * 3,
+        (0.5, 0.01): ["memorized-only", "grokked", "collapsed"],
+        (0.5, 1.0): ["grokked", "grokked", "memorized-only"],
+        (0.8, 0.01): ["generalized-without-delay", "grokked", "grokked"],
+        (0.8, 1.0): ["generalized-without-delay"] * 3,
+    }
+    rows = []
+    for (f, wd), cell in verdicts.items():
+        for seed, verdict in enumerate(cell):
+            general = verdict in ("grokked", "generalized-without-delay")
+            a1 = 500 * f ** -2 if general else None
+            rows.append({X: f, Y: wd, "seed": seed, "verdict": verdict, "alpha0": 100,
+                         "alpha1": a1, "delay": a1 - 100 if general else None,
+                         "final_test_acc": 1.0 if general else 0.1})
+    return pd.DataFrame(rows)
+
+
+def test_verdicts_map_to_the_four_phases():
+    assert [phase_of(v) for v in ("grokked", "generalized-without-delay", "memorized-only",
+                                  "not-fitted", "collapsed")] == [
+        "grokking", "comprehension", "memorization", "confusion", "confusion"]
+    with pytest.raises(ValueError, match="unknown verdict"):
+        phase_of("maybe")
+    assert classify(_table())["phase"].value_counts()["grokking"] == 5
+
+
+def test_cells_take_the_majority_phase_over_seeds():
+    cells = phase_cells(_table(), X, Y).set_index([X, Y])
+    assert cells.loc[(0.2, 0.01), "phase"] == "confusion"  # 2 of 3
+    assert cells.loc[(0.5, 0.01), "phase"] == "grokking"  # a 1-1-1 tie: PHASES order
+    assert cells.loc[(0.5, 1.0), ["phase", "grokking", "memorization"]].tolist() == [
+        "grokking", 2, 1]
+    assert cells.loc[(0.8, 0.01), "phase"] == "grokking"
+    assert cells.loc[(0.8, 1.0), "phase"] == "comprehension"
+    assert math.isclose(cells.loc[(0.5, 1.0), "median_delay"], 500 / 0.25 - 100)
+
+
+def test_diagrams_are_drawn_and_bad_keys_are_named(tmp_path):
+    table = _table()
+    assert plot_phase(table, X, Y, tmp_path / "p.png").stat().st_size > 10_000
+    assert plot_phase(table, X, Y, tmp_path / "m.png", metric="steps_to_generalize").is_file()
+    with pytest.raises(ConfigError, match="'model.width' is not a swept key"):
+        plot_phase(table, X, "model.width", tmp_path / "x.png")
+    with pytest.raises(ConfigError, match="--metric: unknown metric"):
+        plot_phase(table, X, Y, tmp_path / "x.png", metric="speed")
+
+
+def test_power_law_fit_recovers_a_known_exponent(tmp_path):
+    x = np.array([0.2, 0.3, 0.5, 0.8])
+    c, b = fit_power_law(x, 500 * x ** -2.0)
+    assert math.isclose(c, 500, rel_tol=1e-9) and math.isclose(b, -2.0, rel_tol=1e-9)
+    _, c, b = plot_scaling(_table(), X, tmp_path / "s.png")  # fraction 0.2 never generalizes
+    assert math.isclose(b, -2.0, rel_tol=1e-9)
+    with pytest.raises(ConfigError, match="two or more values"):
+        fit_power_law(np.array([0.5, 0.5]), np.array([10.0, 12.0]))

@@ -1,0 +1,102 @@
+"""Sweeps end to end: local runner, skip-finished, resume after a crash, Ray = local."""
+
+import json
+
+import pytest
+import yaml
+
+from grokscope.sweep import run as sweep_run
+from grokscope.sweep.run import plan_sweep, run_sweep
+from grokscope.sweep.store import SweepStore
+
+SPEC = {
+    "name": "tiny_sweep",
+    "config": {
+        "task": {"name": "modular", "p": 17, "op": "a+b"},
+        "model": {"name": "mlp", "embed_dim": 16, "width": 32},
+        "optim": {"lr": 1e-2},
+        "train": {"steps": 40, "log_every": 10, "checkpoint_every": 20, "device": "cpu"},
+    },
+    "grid": {"split.fraction": [0.3, 0.6], "optim.weight_decay": "logspace(-1, 0, 2)",
+             "model.width": [16, 32]},
+    "seeds": 2,
+}
+KEYS = ["split.fraction", "optim.weight_decay", "model.width", "seed"]
+
+
+def _spec(tmp_path, **override):
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump({**SPEC, **override}))
+    return path
+
+
+def _rows(table):
+    return table.sort_values(KEYS).reset_index(drop=True)
+
+
+def test_local_sweep_runs_every_run_once_and_skips_them_on_rerun(tmp_path, monkeypatch):
+    spec = _spec(tmp_path)
+    plan, table = run_sweep(spec, tmp_path / "out", max_members=32, progress=False)
+    assert len(plan.cohorts) == 2 and len(table) == 16  # one cohort per width
+    assert set(table.columns) >= {*KEYS, "run", "cohort", "verdict", "alpha0", "alpha1"}
+    assert table["run"].is_unique
+    store = SweepStore(tmp_path / "out")
+    members = json.loads((store.cohort_dir(plan.cohorts[0].id) / "members.json").read_text())
+    assert [m["id"] for m in members] == plan.cohorts[0].run_ids
+    calls = []
+    monkeypatch.setattr("grokscope.sweep.runners.train_cohort", lambda job: calls.append(job))
+    again, table2 = run_sweep(spec, tmp_path / "out", max_members=32, progress=False)
+    assert calls == [] and again.cohorts == [] and len(again.finished) == 16
+    assert _rows(table2).equals(_rows(table))
+
+
+def test_a_grown_grid_trains_only_the_new_runs(tmp_path):
+    run_sweep(_spec(tmp_path), tmp_path / "out", max_members=32, progress=False)
+    grown = _spec(tmp_path, grid={**SPEC["grid"], "split.fraction": [0.3, 0.6, 0.8]})
+    plan, _ = plan_sweep(grown, tmp_path / "out", max_members=32)
+    assert len(plan.finished) == 16 and sum(len(c.runs) for c in plan.cohorts) == 8
+
+
+class Crash(RuntimeError):
+    pass
+
+
+def test_a_killed_sweep_resumes_its_cohort_and_loses_no_finished_run(tmp_path, monkeypatch):
+    spec = _spec(tmp_path)
+    reference_plan, reference = run_sweep(spec, tmp_path / "reference", max_members=32,
+                                          progress=False)
+    from grokscope.training import loop
+
+    original, state = loop.train, {"cohorts": 0}
+
+    def crash_in_second_cohort(cohort, store, **kwargs):
+        state["cohorts"] += 1
+        if state["cohorts"] == 2:
+            def crash(step, values):
+                if step == 30:
+                    raise Crash
+            return original(cohort, store, crash)
+        return original(cohort, store, **kwargs)
+
+    monkeypatch.setattr("grokscope.experiment.train", crash_in_second_cohort)
+    with pytest.raises(Crash):
+        run_sweep(spec, tmp_path / "out", max_members=32, progress=False)
+    plan, _ = plan_sweep(spec, tmp_path / "out", max_members=32)
+    assert len(plan.finished) == 8 and plan.resumed == [plan.cohorts[0].id]
+    monkeypatch.setattr("grokscope.experiment.train", original)
+    _, table = run_sweep(spec, tmp_path / "out", max_members=32, progress=False)
+    assert _rows(table.drop(columns=["cohort"])).equals(
+        _rows(reference.drop(columns=["cohort"])))
+
+
+def test_ray_runner_gives_the_same_table_as_the_local_runner(tmp_path):
+    spec = _spec(tmp_path)
+    _, local = run_sweep(spec, tmp_path / "local", max_members=32, progress=False)
+    _, remote = run_sweep(spec, tmp_path / "ray", runner="ray", max_members=32, progress=False)
+    assert _rows(remote).equals(_rows(local))
+
+
+def test_default_cohort_cap_on_cpu_is_the_measured_cache_limit(tmp_path):
+    plan, _ = plan_sweep(_spec(tmp_path, seeds=20), tmp_path / "out")
+    assert [len(c.runs) for c in plan.cohorts] == [27, 27, 26, 26, 27, 27, 26, 26][:len(
+        plan.cohorts)] or max(len(c.runs) for c in plan.cohorts) <= sweep_run.MAX_MEMBERS["cpu"]
