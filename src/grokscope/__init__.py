@@ -2,7 +2,7 @@
 
 The main entry points, imported lazily so that `grokscope --help` does not load torch:
 
-    from grokscope import load_config, run_experiment, detect, Cohort
+    from grokscope import load_config, run_experiment, detect, Cohort, load_sweep
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ _API = {
     "build_task": "grokscope.tasks",
     "run_reproduction": "grokscope.reproduce",
     "find_suite": "grokscope.reproduce",
+    "load_sweep": "grokscope.sweep.store",
+    "run_sweep": "grokscope.sweep.run",
     "ConfigError": "grokscope.errors",
 }
 

@@ -12,6 +12,9 @@ from rich.table import Table
 
 from grokscope.errors import ConfigError
 
+Where = Annotated[list[str] | None, typer.Option(
+    help="keep only runs with KEY=VALUE (repeatable), e.g. optim.weight_decay=1")]
+
 
 def register(app: typer.Typer, console: Console, fail: Callable[[Exception], None]) -> None:
     @app.command()
@@ -54,12 +57,14 @@ def register(app: typer.Typer, console: Console, fail: Callable[[Exception], Non
     def table(
         sweep_dir: Annotated[Path, typer.Argument(help="a sweep directory")],
         csv: Annotated[Path | None, typer.Option(help="also write the table as CSV")] = None,
+        where: Where = None,
     ) -> None:
         """One row per finished run: swept values, seed and detected events."""
+        from grokscope.sweep.phase import select_runs
         from grokscope.sweep.store import load_sweep
 
         try:
-            frame = load_sweep(sweep_dir)
+            frame = select_runs(load_sweep(sweep_dir), where or [])
         except ConfigError as exc:
             fail(exc)
         shown = Table(title=f"{sweep_dir}: {len(frame)} runs")
@@ -82,13 +87,14 @@ def register(app: typer.Typer, console: Console, fail: Callable[[Exception], Non
             help="a heatmap of this instead: steps_to_generalize, alpha0, delay, "
                  "final_test_acc")] = None,
         out: Annotated[Path | None, typer.Option(help="figure path")] = None,
+        where: Where = None,
     ) -> None:
         """Draw the phase diagram (comprehension / grokking / memorization / confusion)."""
-        from grokscope.sweep.phase import phase_cells, plot_phase
+        from grokscope.sweep.phase import phase_cells, plot_phase, select_runs
         from grokscope.sweep.store import load_sweep
 
         try:
-            frame = load_sweep(sweep_dir)
+            frame = select_runs(load_sweep(sweep_dir), where or [])
             target = out or sweep_dir / (f"phase_{metric}.png" if metric else "phase.png")
             path = plot_phase(frame, x, y, target, metric)
             cells = phase_cells(frame, x, y)
@@ -105,14 +111,18 @@ def register(app: typer.Typer, console: Console, fail: Callable[[Exception], Non
         metric: Annotated[str, typer.Option(help="alpha1 (steps to generalize), delay, "
                                                  "alpha0")] = "alpha1",
         out: Annotated[Path | None, typer.Option(help="figure path")] = None,
+        where: Where = None,
     ) -> None:
-        """Fit and draw a power law of time-to-generalize vs a swept key."""
-        from grokscope.sweep.phase import plot_scaling
+        """Fit and draw a power law of time-to-generalize vs a swept key (hold the other
+        swept keys fixed with --where)."""
+        from grokscope.sweep.phase import plot_scaling, select_runs
         from grokscope.sweep.store import load_sweep
 
         try:
-            frame = load_sweep(sweep_dir)
-            path, c, b = plot_scaling(frame, x, out or sweep_dir / "scaling.png", metric)
+            frame = select_runs(load_sweep(sweep_dir), where or [])
+            title = f"{metric} vs {x}" + (f" at {', '.join(where)}" if where else "")
+            path, c, b = plot_scaling(frame, x, out or sweep_dir / "scaling.png", metric,
+                                      title=title + "\n(n/N: runs that generalized)")
         except ConfigError as exc:
             fail(exc)
         console.print(f"{metric} ≈ {c:.4g} · {x}^{b:.3f}")

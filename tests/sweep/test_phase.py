@@ -14,6 +14,7 @@ from grokscope.sweep.phase import (
     phase_of,
     plot_phase,
     plot_scaling,
+    select_runs,
 )
 
 X, Y = "split.fraction", "optim.weight_decay"
@@ -78,3 +79,18 @@ def test_power_law_fit_recovers_a_known_exponent(tmp_path):
     assert math.isclose(b, -2.0, rel_tol=1e-9)
     with pytest.raises(ConfigError, match="two or more values"):
         fit_power_law(np.array([0.5, 0.5]), np.array([10.0, 12.0]))
+
+
+def test_where_holds_other_keys_fixed_and_names_bad_conditions():
+    table = _table()
+    table[Y] = table[Y] * (1 + 3e-16)  # a logspace grid's values are never round
+    kept = select_runs(table, [f"{Y}=1", f"{X}=0.5"])
+    assert kept["verdict"].tolist() == ["grokked", "grokked", "memorized-only"]
+    assert len(select_runs(table, [f"{X}=0.50004"])) == 6  # 4 printed digits select
+    assert select_runs(table, []) is table
+    with pytest.raises(ConfigError, match=r"no run has optim.weight_decay = 2 \(values: 0.01, 1"):
+        select_runs(table, [f"{Y}=2"])
+    with pytest.raises(ConfigError, match="'model.width' is not a swept key"):
+        select_runs(table, ["model.width=4"])
+    with pytest.raises(ConfigError, match="expected KEY=VALUE"):
+        select_runs(table, [X])

@@ -5,6 +5,7 @@ import json
 import pytest
 import yaml
 
+import grokscope
 from grokscope.sweep import run as sweep_run
 from grokscope.sweep.run import plan_sweep, run_sweep
 from grokscope.sweep.store import SweepStore
@@ -48,6 +49,7 @@ def test_local_sweep_runs_every_run_once_and_skips_them_on_rerun(tmp_path, monke
     again, table2 = run_sweep(spec, tmp_path / "out", max_members=32, progress=False)
     assert calls == [] and again.cohorts == [] and len(again.finished) == 16
     assert _rows(table2).equals(_rows(table))
+    assert _rows(grokscope.load_sweep(tmp_path / "out")).equals(_rows(table))  # the public API
 
 
 def test_a_grown_grid_trains_only_the_new_runs(tmp_path):

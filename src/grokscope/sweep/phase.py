@@ -55,6 +55,39 @@ def _check_keys(table: pd.DataFrame, *keys: str) -> None:
                               f"{', '.join(swept) or 'none'})")
 
 
+def select_runs(table: pd.DataFrame, where: list[str]) -> pd.DataFrame:
+    """The runs whose swept values match every `KEY=VALUE` condition: a scaling law is only
+    meaningful with the other keys held fixed. Numbers match to a relative 1e-3, so the
+    4 significant digits the error message and `grokscope table` print select a logspace
+    grid's 1.3894954943731375."""
+    out = table
+    for condition in where:
+        key, sep, text = condition.partition("=")
+        key, text = key.strip(), text.strip()
+        if not sep or not key or not text:
+            raise ConfigError(f"--where: expected KEY=VALUE, got {condition!r}")
+        if key not in table.columns:
+            swept = [c for c in table.columns if "." in c]
+            raise ConfigError(f"--where: {key!r} is not a swept key of this sweep (allowed: "
+                              f"{', '.join(swept) or 'none'})")
+        column = out[key]
+        try:
+            value = float(text)
+            mask = np.isclose(pd.to_numeric(column, errors="coerce").astype(float), value,
+                              rtol=1e-3, atol=0.0)
+        except ValueError:
+            mask = column.astype(str) == text
+        if not mask.any():
+            present = ", ".join(_cell_text(v) for v in sorted(table[key].dropna().unique()))
+            raise ConfigError(f"--where: no run has {key} = {text} (values: {present})")
+        out = out[mask]
+    return out
+
+
+def _cell_text(value: object) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
 def phase_cells(table: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
     """Per (x, y) cell: the majority phase over seeds (ties: the earlier in PHASES), the
     count of each phase, and the median delay of the grokked runs."""
@@ -183,7 +216,7 @@ def plot_scaling(table: pd.DataFrame, x: str, path: Path, metric: str = "alpha1"
     grid = np.geomspace(data[x].min(), data[x].max(), 50)
     ax.plot(grid, c * grid ** b, color="k", lw=1.2, label=f"fit: {c:.3g} · x^{b:.2f}")
     ax.set(xscale="log", yscale="log", xlabel=x, ylabel=f"{metric} (steps)",
-           title=title or f"{metric} vs {x} (n/N: runs that generalized)")
+           title=title or f"{metric} vs {x}\n(n/N: runs that generalized)")
     ax.legend(fontsize=8)
     fig.savefig(path, dpi=120)
     plt.close(fig)
