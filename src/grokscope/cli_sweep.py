@@ -108,24 +108,34 @@ def register(app: typer.Typer, console: Console, fail: Callable[[Exception], Non
     def scaling(
         sweep_dir: Annotated[Path, typer.Argument(help="a sweep directory")],
         x: Annotated[str, typer.Option(help="swept key, e.g. split.fraction")],
-        metric: Annotated[str, typer.Option(help="alpha1 (steps to generalize), delay, "
-                                                 "alpha0")] = "alpha1",
+        metric: Annotated[str, typer.Option(
+            help="alpha1 (steps to generalize), delay, alpha0, or a final value: "
+                 "final_test_loss, final_test_acc, ...")] = "alpha1",
         out: Annotated[Path | None, typer.Option(help="figure path")] = None,
         where: Where = None,
+        fit: Annotated[bool, typer.Option(help="fit a power law (--no-fit: median and "
+                                                "range only, e.g. test loss vs width)")] = True,
+        by: Annotated[str | None, typer.Option(
+            help="one series per value of this swept key, e.g. optim.weight_decay")] = None,
     ) -> None:
-        """Fit and draw a power law of time-to-generalize vs a swept key (hold the other
-        swept keys fixed with --where)."""
+        """Draw a per-run metric vs a swept key and fit a power law, e.g. time to generalize
+        vs data fraction (hold the other swept keys fixed with --where, or draw one series
+        per value with --by)."""
         from grokscope.sweep.phase import plot_scaling, select_runs
         from grokscope.sweep.store import load_sweep
 
         try:
             frame = select_runs(load_sweep(sweep_dir), where or [])
             title = f"{metric} vs {x}" + (f" at {', '.join(where)}" if where else "")
-            path, c, b = plot_scaling(frame, x, out or sweep_dir / "scaling.png", metric,
-                                      title=title + "\n(n/N: runs that generalized)")
+            path, fits = plot_scaling(frame, x, out or sweep_dir / f"scaling_{metric}.png",
+                                      metric, title=title, fit=fit, by=by)
         except ConfigError as exc:
             fail(exc)
-        console.print(f"{metric} ≈ {c:.4g} · {x}^{b:.3f}")
+        if fit:
+            for value, (c, b) in fits.items():
+                series = "" if value is None else f"{by} = {_cell(value)}: "
+                console.print(f"{series}{metric} ≈ {c:.4g} · {x}^{b:.3f}" if c == c else
+                              f"{series}no fit (generalizes at fewer than two values)")
         console.print(f"wrote {path}")
 
 

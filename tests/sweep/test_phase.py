@@ -75,8 +75,13 @@ def test_power_law_fit_recovers_a_known_exponent(tmp_path):
     x = np.array([0.2, 0.3, 0.5, 0.8])
     c, b = fit_power_law(x, 500 * x ** -2.0)
     assert math.isclose(c, 500, rel_tol=1e-9) and math.isclose(b, -2.0, rel_tol=1e-9)
-    _, c, b = plot_scaling(_table(), X, tmp_path / "s.png")  # fraction 0.2 never generalizes
-    assert math.isclose(b, -2.0, rel_tol=1e-9)
+    _, fits = plot_scaling(_table(), X, tmp_path / "s.png")  # fraction 0.2 never generalizes
+    assert math.isclose(fits[None][1], -2.0, rel_tol=1e-9)
+    _, fits = plot_scaling(_table(), X, tmp_path / "b.png", by=Y)  # one fit per weight decay
+    assert [round(b, 9) for _, b in fits.values()] == [-2.0, -2.0]
+    high = _table()[lambda t: t[X] != 0.5]  # generalizes at 0.8 only: no fit, and no error
+    _, fits = plot_scaling(high, X, tmp_path / "h.png", by=Y)
+    assert list(fits) == [0.01, 1.0] and all(math.isnan(v) for f in fits.values() for v in f)
     with pytest.raises(ConfigError, match="two or more values"):
         fit_power_law(np.array([0.5, 0.5]), np.array([10.0, 12.0]))
 
@@ -94,3 +99,12 @@ def test_where_holds_other_keys_fixed_and_names_bad_conditions():
         select_runs(table, ["model.width=4"])
     with pytest.raises(ConfigError, match="expected KEY=VALUE"):
         select_runs(table, [X])
+
+
+def test_a_metric_without_a_fit_for_model_wise_plots(tmp_path):
+    path, fits = plot_scaling(_table(), X, tmp_path / "w.png", "final_test_acc", fit=False)
+    assert path.stat().st_size > 10_000 and all(math.isnan(v) for v in fits[None])
+    with pytest.raises(ConfigError, match="--metric: unknown metric 'speed'"):
+        plot_scaling(_table(), X, tmp_path / "x.png", "speed")
+    with pytest.raises(ConfigError, match="no run of this sweep has a value of 'final_test_loss'"):
+        plot_scaling(_table(), X, tmp_path / "x.png", "final_test_loss", fit=False)

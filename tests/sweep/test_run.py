@@ -102,3 +102,15 @@ def test_default_cohort_cap_on_cpu_is_the_measured_cache_limit(tmp_path):
     plan, _ = plan_sweep(_spec(tmp_path, seeds=20), tmp_path / "out")
     assert [len(c.runs) for c in plan.cohorts] == [27, 27, 26, 26, 27, 27, 26, 26][:len(
         plan.cohorts)] or max(len(c.runs) for c in plan.cohorts) <= sweep_run.MAX_MEMBERS["cpu"]
+
+
+def test_a_new_axis_keeps_the_finished_runs_and_fills_their_value(tmp_path):
+    base = {**SPEC, "grid": {"model.width": [16]}}
+    base["config"] = {**SPEC["config"], "optim": {"lr": 1e-2, "weight_decay": 1.0}}
+    run_sweep(_spec(tmp_path, **base), tmp_path / "out", max_members=32, progress=False)
+    grown = _spec(tmp_path, **{**base, "grid": {"model.width": [16],
+                                                "optim.weight_decay": [0.1, 1.0]}})
+    plan, table = run_sweep(grown, tmp_path / "out", max_members=32, progress=False)
+    assert len(plan.finished) == 2 and sum(len(c.runs) for c in plan.cohorts) == 2
+    assert sorted(table["optim.weight_decay"]) == [0.1, 0.1, 1.0, 1.0]  # old runs: from config
+    assert table.groupby("optim.weight_decay")["seed"].apply(sorted).tolist() == [[0, 1], [0, 1]]

@@ -11,6 +11,7 @@ Each run's phase follows from the grokking detector's verdict:
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -168,7 +169,10 @@ def plot_phase(table: pd.DataFrame, x: str, y: str, path: Path,
 
 
 METRICS = {"steps_to_generalize": "alpha1", "alpha1": "alpha1", "alpha0": "alpha0",
-           "delay": "delay", "final_test_acc": "final_test_acc"}
+           "delay": "delay", "final_test_acc": "final_test_acc",
+           "final_test_loss": "final_test_loss", "final_train_loss": "final_train_loss",
+           "final_train_acc": "final_train_acc", "delta_S": "delta_S"}
+STEP_METRICS = ("alpha1", "alpha0", "delay")
 
 
 def _metric_image(table: pd.DataFrame, x: str, y: str, xs: np.ndarray, ys: np.ndarray,
@@ -195,29 +199,64 @@ def fit_power_law(x: np.ndarray, t: np.ndarray) -> tuple[float, float]:
 
 
 def plot_scaling(table: pd.DataFrame, x: str, path: Path, metric: str = "alpha1",
-                 title: str = "") -> tuple[Path, float, float]:
-    """Time to generalize (median over the runs that generalize, with their range) vs the
-    key, log-log, and the fitted power law t = c x^b. Returns (path, c, b)."""
-    _check_keys(table, x)
-    column = METRICS.get(metric, metric)
-    values = pd.to_numeric(table[column], errors="coerce")
-    data = pd.DataFrame({x: table[x].astype(float), "t": values}).dropna()
-    c, b = fit_power_law(data[x].to_numpy(), data["t"].to_numpy())
-    stats = data.groupby(x)["t"].agg(["median", "min", "max", "count"]).reset_index()
-    total = table.groupby(x).size()
+                 title: str = "", fit: bool = True, by: str | None = None,
+                 ) -> tuple[Path, dict[Any, tuple[float, float]]]:
+    """A per-run metric vs a swept key: every run, the per-value median and range, and (with
+    `fit`) the power law t = c x^b fitted in log-log; with `by`, one series per value of
+    that key. Time metrics (alpha1, delay, alpha0) exist only for runs that generalize, so
+    each value is labelled n/N. Without a fit this is the model-wise plot: e.g. final test
+    loss vs width, to look for a double descent. Returns (path, {series: (c, b)}), the
+    series None without `by`; c and b are NaN without a fit."""
+    _check_keys(table, x, *([by] if by else []))
+    if metric not in METRICS:
+        raise ConfigError(f"--metric: unknown metric {metric!r} (allowed: {', '.join(METRICS)})")
+    column = METRICS[metric]
+    if column not in table or pd.to_numeric(table[column], errors="coerce").isna().all():
+        raise ConfigError(f"--metric: no run of this sweep has a value of {metric!r}")
+    groups = [(None, table)] if by is None else list(table.groupby(by, sort=True))
     fig, ax = plt.subplots(figsize=(6, 4.2), constrained_layout=True)
-    ax.scatter(data[x], data["t"], s=10, alpha=0.35, color="C0", label="runs")
-    ax.errorbar(stats[x], stats["median"], yerr=[stats["median"] - stats["min"],
-                stats["max"] - stats["median"]], fmt="o", color="C0", capsize=3,
-                label="median and range")
-    for _, row in stats.iterrows():
-        ax.annotate(f"{int(row['count'])}/{int(total[row[x]])}", (row[x], row["median"]),
-                    textcoords="offset points", xytext=(4, 4), fontsize=7)
-    grid = np.geomspace(data[x].min(), data[x].max(), 50)
-    ax.plot(grid, c * grid ** b, color="k", lw=1.2, label=f"fit: {c:.3g} · x^{b:.2f}")
-    ax.set(xscale="log", yscale="log", xlabel=x, ylabel=f"{metric} (steps)",
-           title=title or f"{metric} vs {x}\n(n/N: runs that generalized)")
+    fits: dict[Any, tuple[float, float]] = {}
+    partial = column in STEP_METRICS
+    every: list[pd.Series] = []
+    for k, (value, group) in enumerate(groups):
+        data = pd.DataFrame({x: group[x].astype(float),
+                             "t": pd.to_numeric(group[column], errors="coerce")}).dropna()
+        if data.empty:
+            continue
+        every.append(data["t"])
+        label = "" if by is None else f"{by} = {_cell_text(value)}: "
+        c, b = np.nan, np.nan
+        if fit:
+            try:
+                c, b = fit_power_law(data[x].to_numpy(), data["t"].to_numpy())
+            except ConfigError:
+                if by is None:
+                    raise
+        fits[value] = (c, b)
+        stats = data.groupby(x)["t"].agg(["median", "min", "max", "count"]).reset_index()
+        total = group.groupby(x).size()
+        partial = partial or bool((stats["count"] < total[stats[x]].to_numpy()).any())
+        color = f"C{k}"
+        ax.scatter(data[x], data["t"], s=10, alpha=0.35, color=color)
+        ax.errorbar(stats[x], stats["median"], yerr=[stats["median"] - stats["min"],
+                    stats["max"] - stats["median"]], fmt="o" if fit else "o-", color=color,
+                    capsize=3, label=f"{label}median and range")
+        if column in STEP_METRICS or (stats["count"] < total[stats[x]].to_numpy()).any():
+            for _, row in stats.iterrows():
+                ax.annotate(f"{int(row['count'])}/{int(total[row[x]])}",
+                            (row[x], row["median"]), textcoords="offset points",
+                            xytext=(4, 4), fontsize=7, color=color)
+        if not np.isnan(c):
+            grid = np.geomspace(data[x].min(), data[x].max(), 50)
+            ax.plot(grid, c * grid ** b, color=color, lw=1.2, ls="--" if by else "-",
+                    label=f"{label}fit {c:.3g} · x^{b:.2f}")
+    values = pd.concat(every)
+    log_y = (column in STEP_METRICS or "loss" in column) and bool((values > 0).all())
+    positive_x = bool((table[x].astype(float) > 0).all())
+    ax.set(xscale="log" if positive_x else "linear", yscale="log" if log_y else "linear",
+           xlabel=x, ylabel=f"{metric} (steps)" if column in STEP_METRICS else metric,
+           title=(title or f"{metric} vs {x}") + ("\n(n/N: runs with a value)" if partial else ""))
     ax.legend(fontsize=8)
     fig.savefig(path, dpi=120)
     plt.close(fig)
-    return path, c, b
+    return path, fits

@@ -18,10 +18,12 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import yaml
 
 from grokscope.errors import ConfigError
 from grokscope.store import RunStore
 from grokscope.store.atomic import write_atomic, write_text_atomic
+from grokscope.training.members import is_member_list
 
 EVENT_COLUMNS = ("verdict", "alpha0", "alpha1", "delay", "delta_S", "support", "censored",
                  "final_train_acc", "final_test_acc", "final_train_loss", "final_test_loss",
@@ -66,19 +68,35 @@ class SweepStore:
 
     def collect(self) -> pa.Table:
         """One row per finished run (first finished copy of each run id), written to
-        table.parquet: run id, cohort, swept values, seed, then the detected events."""
-        rows = []
-        seen = set()
+        table.parquet: run id, cohort, swept values, seed, then the detected events.
+
+        A key swept in only some cohorts (the grid grew a new axis after they ran) is read
+        from the other cohorts' configs, so every run has a value for every swept key."""
+        finished = []
         for folder, members in self.cohorts():
             events = RunStore(folder).read_events()
-            if not (events and events.get("finished")):
-                continue
-            for member, row in zip(members, events["members"], strict=True):
+            if events and events.get("finished"):
+                finished.append((folder, members, events["members"]))
+        keys = list(dict.fromkeys(k for _, members, _ in finished for m in members
+                                  for k in m["values"]))
+        rows = []
+        seen = set()
+        for folder, members, member_events in finished:
+            config = None
+            for index, (member, row) in enumerate(zip(members, member_events, strict=True)):
                 if member["id"] in seen:
                     continue
                 seen.add(member["id"])
+                values = {}
+                for key in keys:
+                    if key in member["values"]:
+                        values[key] = member["values"][key]
+                        continue
+                    if config is None:
+                        config = yaml.safe_load(RunStore(folder).read_config())
+                    values[key] = _member_value(config, key, index)
                 rows.append({"run": member["id"], "cohort": folder.name.removeprefix("cohort-"),
-                             **member["values"], "seed": member["seed"],
+                             **values, "seed": member["seed"],
                              **{k: row.get(k) for k in EVENT_COLUMNS}})
         if not rows:
             raise ConfigError(f"sweep: {self.path} holds no finished run yet")
@@ -86,6 +104,15 @@ class SweepStore:
         table = pa.table({k: [row.get(k) for row in rows] for k in keys})
         write_atomic(self.table_path, lambda handle: pq.write_table(table, handle))
         return table
+
+
+def _member_value(config: dict[str, Any], key: str, index: int) -> Any:
+    """Member `index`'s value of a dotted key in a cohort's config (a per-member list or a
+    value shared by every member); None where the config has no such key."""
+    node: Any = config
+    for part in key.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node[index] if is_member_list(key, node) else node
 
 
 def load_sweep(path: str | Path) -> Any:

@@ -49,7 +49,8 @@ _PER_MEMBER = {
 PER_MEMBER_KEYS = tuple(k for k in _PER_MEMBER if k != "cohort.seed")
 
 
-def _is_list(key: str, value: Any) -> bool:
+def is_member_list(key: str, value: Any) -> bool:
+    """Whether a config value holds one entry per member (betas: a list of pairs)."""
     if key == "optim.betas":  # a pair is one value; a list of pairs is per-member
         return isinstance(value, list) and len(value) > 0 and isinstance(value[0], tuple | list)
     return isinstance(value, list)
@@ -61,7 +62,8 @@ def _maybe(kind: type, value: Any) -> Any:
 
 def cohort_size(config: ExperimentConfig) -> int:
     """E: `cohort.members`, or the length of the per-member lists when it is left out."""
-    lengths = {k: len(get(config)) for k, get in _PER_MEMBER.items() if _is_list(k, get(config))}
+    lengths = {k: len(get(config)) for k, get in _PER_MEMBER.items()
+               if is_member_list(k, get(config))}
     size = config.cohort.members or max(lengths.values(), default=1)
     for key, length in lengths.items():
         if length != size:
@@ -75,7 +77,7 @@ def resolve_members(config: ExperimentConfig) -> list[MemberSpec]:
 
     def per_member(key: str) -> list[Any]:
         value = _PER_MEMBER[key](config)
-        return list(value) if _is_list(key, value) else [value] * size
+        return list(value) if is_member_list(key, value) else [value] * size
 
     seeds = config.cohort.seed
     seeds = list(seeds) if isinstance(seeds, list) else [seeds + k for k in range(size)]
@@ -124,7 +126,7 @@ def select_members(config: ExperimentConfig, indices: list[int]) -> ExperimentCo
         value = get(config)
         if key == "cohort.seed":
             set_dotted(data, key, [specs[i].seed for i in indices])
-        elif _is_list(key, value):
+        elif is_member_list(key, value):
             set_dotted(data, key, [value[i] for i in indices])
     data["cohort"]["members"] = len(indices)
     return ExperimentConfig.model_validate(data)
