@@ -56,3 +56,23 @@ def test_tasks_lists_operations():
 def test_show_on_a_non_run(tmp_path):
     result = runner.invoke(app, ["show", str(tmp_path)])
     assert result.exit_code == 2 and "not a grokscope run" in result.output
+
+
+def test_events_of_an_older_detector_are_redetected(tmp_path):
+    """events.json written by an older detector (no detector_version) is detected again when
+    read, by `show` and by a second `run`, without retraining."""
+    path = _write(tmp_path, {**TINY, "out_dir": str(tmp_path / "runs")})
+    args = ["run", str(path), "--set", "train.steps=20", "--no-progress"]
+    assert runner.invoke(app, args).exit_code == 0
+    events_path = tmp_path / "runs" / "tiny" / "events.json"
+    fresh = json.loads(events_path.read_text())
+    assert fresh["detector_version"] >= 2
+    old = {**fresh, "members": [{**m, "verdict": "stale"} for m in fresh["members"]]}
+    del old["detector_version"]
+    events_path.write_text(json.dumps(old))
+    shown = runner.invoke(app, ["show", str(tmp_path / "runs" / "tiny")])
+    assert shown.exit_code == 0 and "stale" not in shown.output
+    again = json.loads(events_path.read_text())
+    assert [m["verdict"] for m in again["members"]] == [m["verdict"] for m in fresh["members"]]
+    assert again["detector_version"] == fresh["detector_version"]
+    assert again["train_seconds"] == fresh["train_seconds"]  # kept, not retrained

@@ -55,14 +55,15 @@ def run(
 @app.command()
 def show(run_dir: Annotated[Path, typer.Argument(help="a run directory")]) -> None:
     """Print the per-member grokking events of a run."""
+    from grokscope.experiment import finished_events
     from grokscope.store import RunStore
 
     store = RunStore(run_dir)
     try:
         store.read_config()
+        events = finished_events(store) or store.read_events()
     except ConfigError as exc:
         _fail(exc)
-    events = store.read_events()
     if not events:
         _fail(ConfigError(f"run: {run_dir} has no events yet (still training, or killed before "
                           "its end: run it again to resume)"))
@@ -80,14 +81,14 @@ def plot(
                    ] = None,
 ) -> None:
     """Redraw curves.png of a run, or draw its probes (also while it trains: what is flushed)."""
-    from grokscope.experiment import load_run
+    from grokscope.experiment import finished_events, load_run
     from grokscope.report import plot_curves, plot_probe
 
     try:
         cfg, store = load_run(run_dir)
     except ConfigError as exc:
         _fail(exc)
-    events = (store.read_events() or {}).get("members")
+    events = (finished_events(store) or store.read_events() or {}).get("members")
     table = store.load_metrics()
     if events is None:
         n = len(set(table["member"].to_pylist())) if table.num_rows else 0

@@ -15,7 +15,7 @@ import torch
 import yaml
 
 from grokscope.config import ExperimentConfig, dump_config, parse_config
-from grokscope.detection import detect
+from grokscope.detection import DETECTOR_VERSION, detect
 from grokscope.errors import ConfigError
 from grokscope.probes.spikes import spike_summary
 from grokscope.report import plot_curves
@@ -78,7 +78,7 @@ def run_experiment(config: ExperimentConfig, run_dir: str | Path | None = None,
     redetect = _prepare(store, dump_config(config), overwrite)
     events = store.read_events()
     if events and events.get("finished"):
-        if redetect:
+        if redetect or _stale(events):
             events = finalize(store, config, None, events.get("train_seconds"))
         return RunResult(store.path, events, 0.0)
     if config.train.threads:
@@ -91,6 +91,21 @@ def run_experiment(config: ExperimentConfig, run_dir: str | Path | None = None,
     seconds = time.perf_counter() - t0
     events = finalize(store, config, cohort, seconds)
     return RunResult(store.path, events, seconds)
+
+
+def _stale(events: dict[str, Any]) -> bool:
+    return events.get("detector_version", 1) != DETECTOR_VERSION
+
+
+def finished_events(store: RunStore) -> dict[str, Any] | None:
+    """events.json of a finished run, re-detected first if an older detector wrote it."""
+    events = store.read_events()
+    if not events or not events.get("finished"):
+        return None
+    if _stale(events):
+        config, _ = load_run(store.path)
+        events = finalize(store, config, None, events.get("train_seconds"))
+    return events
 
 
 def finalize(store: RunStore, config: ExperimentConfig, cohort: Cohort | None = None,
@@ -118,6 +133,7 @@ def finalize(store: RunStore, config: ExperimentConfig, cohort: Cohort | None = 
         "device": str(cohort.device) if cohort else previous.get("device"),
         "train_seconds": seconds,
         "detector": config.detect.model_dump(),
+        "detector_version": DETECTOR_VERSION,
         "split": cohort.splits.meta if cohort else previous.get("split", {}),
         "shift": shift,
         "members": rows,

@@ -48,6 +48,20 @@ def test_lost_fit_is_collapsed_not_generalization():
     assert ev.delta_S is None
 
 
+def test_loss_spikes_in_the_tail_are_not_a_lost_fit():
+    """Slingshot spikes late in the run (shape of the measured power2022 division run) drag the
+    tail's mean below the threshold, but train accuracy is 1 most of the time: still grokked."""
+    train, test = sigmoid(300), sigmoid(2000, low=0.05)
+    for start in (9200, 9600):  # two spikes of 200 steps in the last 10% of the logs
+        train[(STEPS >= start) & (STEPS < start + 200)] = 0.3
+        test[(STEPS >= start) & (STEPS < start + 200)] = 0.3
+    tail = train[-100:]
+    assert tail.mean() < 0.97 < np.median(tail)  # the mean would have called it collapsed
+    ev = detect(STEPS, train, test)
+    assert ev.verdict == "grokked" and ev.alpha1 == 2140  # sigma_E as without the spikes
+    assert ev.sigma_E == pytest.approx(0.99, abs=1e-3)
+
+
 def test_no_fit():
     ev = detect(STEPS, sigmoid(300, high=0.6), sigmoid(300, high=0.3))
     assert ev.verdict == "not-fitted" and ev.alpha0 is None

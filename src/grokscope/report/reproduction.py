@@ -102,21 +102,22 @@ def _band_log(ax: plt.Axes, steps: np.ndarray, values: np.ndarray, color: str, l
 def plot_steps_vs(rows: list[dict], values: list, key: str, path: Path, title: str = "") -> Path:
     """Steps to generalize (alpha1) against a setting's value (Power et al. 2022, Fig. 2
     style): every member a dot, the median a line; members that never generalized are
-    drawn as crosses at the top."""
+    drawn as crosses at the top (no α1: not generalized in the budget, or `collapsed`)."""
     fig, ax = plt.subplots(figsize=(5.5, 4), constrained_layout=True)
     numeric = all(isinstance(v, int | float) for v in values)
     order = sorted(set(values)) if numeric else list(dict.fromkeys(values))
     position = {v: (v if numeric else k) for k, v in enumerate(order)}
     reached = [r["alpha1"] for r in rows if r.get("alpha1") is not None]
     top = max(reached) * 2 if reached else 1.0
-    medians = []
+    medians, never_label = [], "no α1 (not generalized, or fit lost)"
     for v in order:
         group = [r.get("alpha1") for r, value in zip(rows, values, strict=True) if value == v]
         hit = [a for a in group if a is not None]
         ax.scatter([position[v]] * len(hit), hit, color="C0", s=18, alpha=0.7)
         if len(hit) < len(group):
             ax.scatter([position[v]] * (len(group) - len(hit)), [top] * (len(group) - len(hit)),
-                       color="C3", marker="x", s=30)
+                       color="C3", marker="x", s=30, label=never_label)
+            never_label = None
         ordered = sorted(hit) + [math.inf] * (len(group) - len(hit))
         median = float(np.median(ordered)) if ordered else math.inf
         medians.append(median if math.isfinite(median) else np.nan)
@@ -124,7 +125,8 @@ def plot_steps_vs(rows: list[dict], values: list, key: str, path: Path, title: s
     ax.set_yscale("log")
     if not numeric:
         ax.set_xticks(range(len(order)), [str(v) for v in order], rotation=30)
-    ax.set(xlabel=key, ylabel="steps to generalize (α1)", title=title)
+    ax.set(xlabel=key, ylabel="steps to generalize (α1)")
+    ax.set_title(textwrap.fill(title, 60), fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.savefig(path, dpi=110)

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from grokscope.errors import ConfigError
+from grokscope.experiment import finished_events
 from grokscope.store import RunStore
 from grokscope.store.atomic import write_atomic, write_text_atomic
 from grokscope.training.members import is_member_list
@@ -74,8 +75,8 @@ class SweepStore:
         from the other cohorts' configs, so every run has a value for every swept key."""
         finished = []
         for folder, members in self.cohorts():
-            events = RunStore(folder).read_events()
-            if events and events.get("finished"):
+            events = finished_events(RunStore(folder))
+            if events:
                 finished.append((folder, members, events["members"]))
         keys = list(dict.fromkeys(k for _, members, _ in finished for m in members
                                   for k in m["values"]))
