@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from grokscope.errors import ConfigError
@@ -200,8 +201,8 @@ def _print_checks(result: ReproductionResult) -> None:
     for c in result.checks:
         spread = f"{_fmt(c.spread[0])}–{_fmt(c.spread[1])}" if c.spread else "-"
         verdict = "[green]ok[/green]" if c.ok else "[red]FAIL[/red]"
-        table.add_row(c.expectation.describe(), c.expectation.bounds(), _fmt(c.measured),
-                      spread, str(c.n), verdict, c.expectation.source)
+        table.add_row(escape(c.expectation.describe()), c.expectation.bounds(),
+                      _fmt(c.measured), spread, str(c.n), verdict, escape(c.expectation.source))
     console.print(table)
 
 
@@ -212,7 +213,7 @@ def _fmt(value: object) -> str:
         return "never"
     if isinstance(value, float):
         return f"{value:.3g}"
-    return str(value)
+    return escape(str(value))  # a label like "[frac=0.5]" is text, not rich markup
 
 
 EVENT_COLUMNS = {  # header: key in events.json; columns empty for every member are left out

@@ -92,13 +92,14 @@ TINY = {
 @pytest.mark.parametrize(("bound", "code"), [(0.0, 0), (1.5, 1)])
 def test_cli_exit_code_follows_the_checks(tmp_path, bound, code):
     spec = {**TINY, "expect": [{"metric": "final_train_acc", "at_least": bound,
-                                "source": "made up"}]}
+                                "setting": "frac=0.5", "source": "made up"}]}
     (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(spec))
     result = CliRunner().invoke(app, ["reproduce", str(tmp_path / "tiny.yaml"), "--out",
                                       str(tmp_path / "out"), "--no-progress"])
     assert result.exit_code == code, result.output
     assert "published vs measured" in result.output and "made up" in result.output
     assert ("FAIL" in result.output) == bool(code)
+    assert "[frac=0.5]" in result.output  # the setting is printed, not eaten as rich markup
     run = tmp_path / "out" / tmp_path.name / "tiny"
     assert (run / "checks.csv").is_file() and (run / "steps.png").is_file()
 
