@@ -76,10 +76,8 @@ def run_experiment(config: ExperimentConfig, run_dir: str | Path | None = None,
     """
     store = RunStore(run_dir or Path(config.out_dir) / config.name)
     redetect = _prepare(store, dump_config(config), overwrite)
-    events = store.read_events()
-    if events and events.get("finished"):
-        if redetect or _stale(events):
-            events = finalize(store, config, None, events.get("train_seconds"))
+    events = finished_events(store, config, redetect)
+    if events:
         return RunResult(store.path, events, 0.0)
     if config.train.threads:
         torch.set_num_threads(config.train.threads)
@@ -93,17 +91,15 @@ def run_experiment(config: ExperimentConfig, run_dir: str | Path | None = None,
     return RunResult(store.path, events, seconds)
 
 
-def _stale(events: dict[str, Any]) -> bool:
-    return events.get("detector_version", 1) != DETECTOR_VERSION
-
-
-def finished_events(store: RunStore) -> dict[str, Any] | None:
-    """events.json of a finished run, re-detected first if an older detector wrote it."""
+def finished_events(store: RunStore, config: ExperimentConfig | None = None,
+                    redetect: bool = False) -> dict[str, Any] | None:
+    """events.json of a finished run (None if unfinished), detected again first when asked
+    to or when an older detector wrote it; `config` defaults to the run's own."""
     events = store.read_events()
     if not events or not events.get("finished"):
         return None
-    if _stale(events):
-        config, _ = load_run(store.path)
+    if redetect or events.get("detector_version", 1) != DETECTOR_VERSION:
+        config = config or load_run(store.path)[0]
         events = finalize(store, config, None, events.get("train_seconds"))
     return events
 

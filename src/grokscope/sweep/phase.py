@@ -235,13 +235,14 @@ def plot_scaling(table: pd.DataFrame, x: str, path: Path, metric: str = "alpha1"
         fits[value] = (c, b)
         stats = data.groupby(x)["t"].agg(["median", "min", "max", "count"]).reset_index()
         total = group.groupby(x).size()
-        partial = partial or bool((stats["count"] < total[stats[x]].to_numpy()).any())
+        incomplete = bool((stats["count"] < total[stats[x]].to_numpy()).any())
+        partial = partial or incomplete
         color = f"C{k}"
         ax.scatter(data[x], data["t"], s=10, alpha=0.35, color=color)
         ax.errorbar(stats[x], stats["median"], yerr=[stats["median"] - stats["min"],
                     stats["max"] - stats["median"]], fmt="o" if fit else "o-", color=color,
                     capsize=3, label=f"{label}median and range")
-        if column in STEP_METRICS or (stats["count"] < total[stats[x]].to_numpy()).any():
+        if column in STEP_METRICS or incomplete:
             for _, row in stats.iterrows():
                 ax.annotate(f"{int(row['count'])}/{int(total[row[x]])}",
                             (row[x], row["median"]), textcoords="offset points",
