@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -16,15 +17,46 @@ from grokscope.errors import ConfigError
 if TYPE_CHECKING:
     from grokscope.reproduce import ReproductionResult
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Reproduce, measure and explain grokking.")
 console = Console(width=None if Console().is_terminal else 130)
+
+
+def _say_error(error: Exception) -> None:
+    if isinstance(error, OSError) and error.filename is not None:
+        text = f"{error.filename}: {error.strerror or error}"
+    else:
+        text = str(error) or type(error).__name__
+    Console(stderr=True).print(f"[red]error:[/red] {escape(text)}", highlight=False,
+                               soft_wrap=True)
 
 
 def _fail(error: Exception) -> None:
     """Bad input ends in one line on stderr and exit code 2, never a traceback."""
-    Console(stderr=True).print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+    _say_error(error)
     raise typer.Exit(code=2)
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: object = None, line: str | None = None) -> None:
+    """Warnings for the user (a duplicate YAML key, ...) as one line, no source excerpt."""
+    Console(stderr=True).print(f"[yellow]warning:[/yellow] {escape(str(message))}",
+                               highlight=False, soft_wrap=True)
+
+
+class _App(typer.Typer):
+    """Typer, with a last line of defence: a ConfigError or an OS error (a missing folder, a
+    read-only disk) that a command did not catch is still one line and exit code 2."""
+
+    def __call__(self, *args: object, **kwargs: object) -> object:
+        warnings.showwarning = _show_warning
+        try:
+            return super().__call__(*args, **kwargs)
+        except (ConfigError, OSError) as exc:
+            _say_error(exc)
+            raise SystemExit(2) from None
+
+
+app = _App(add_completion=False, no_args_is_help=True,
+           help="Reproduce, measure and explain grokking.")
 
 
 @app.command()
@@ -48,9 +80,10 @@ def run(
         console.print(f"trained {cfg.train.steps} steps × {len(result.verdicts)} members "
                       f"in {result.seconds:.1f} s")
     else:
-        console.print(f"{result.path} had already finished training; events re-read")
+        console.print(f"{escape(str(result.path))} had already finished training; events "
+                      "re-read")
     _print_events(result.events)
-    console.print(f"run directory: {result.path}  (curves: {result.path / 'curves.png'})")
+    console.print(escape(f"run directory: {result.path}  (curves: {result.path / 'curves.png'})"))
 
 
 @app.command()
@@ -98,7 +131,7 @@ def plot(
         _fail(ConfigError(f"--member: must be in 0..{len(events) - 1}, got {member}"))
     if not probe:
         path = plot_curves(table, events, store.curves_path, title=cfg.name)
-        console.print(f"wrote {path}")
+        console.print(escape(f"wrote {path}"))
         return
     spectra = store.load_spectra()
     for name in probe:
@@ -107,7 +140,7 @@ def plot(
             path = plot_probe(table, spectra, events, name, target, member, title=cfg.name)
         except ConfigError as exc:
             _fail(exc)
-        console.print(f"wrote {path}")
+        console.print(escape(f"wrote {path}"))
 
 
 @app.command()

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from grokscope.errors import ConfigError
@@ -75,8 +76,9 @@ def register(app: typer.Typer, console: Console, fail: Callable[[Exception], Non
             shown.add_row(*[_cell(v) for v in row])
         console.print(shown)
         if csv:
+            csv.parent.mkdir(parents=True, exist_ok=True)
             frame.to_csv(csv, index=False)
-            console.print(f"wrote {csv}")
+            console.print(escape(f"wrote {csv}"))
 
     @app.command()
     def phase(
@@ -102,7 +104,7 @@ def register(app: typer.Typer, console: Console, fail: Callable[[Exception], Non
             fail(exc)
         console.print("cells per majority phase: " + ", ".join(
             f"{k} {v}" for k, v in cells["phase"].value_counts().items()))
-        console.print(f"wrote {path}")
+        console.print(escape(f"wrote {path}"))
 
     @app.command()
     def scaling(
@@ -136,7 +138,7 @@ def register(app: typer.Typer, console: Console, fail: Callable[[Exception], Non
                 series = "" if value is None else f"{by} = {_cell(value)}: "
                 console.print(f"{series}{metric} ≈ {c:.4g} · {x}^{b:.3f}" if c == c else
                               f"{series}no fit (generalizes at fewer than two values)")
-        console.print(f"wrote {path}")
+        console.print(escape(f"wrote {path}"))
 
 
 def _cell(value: object) -> str:

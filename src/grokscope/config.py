@@ -11,18 +11,16 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from grokscope.errors import ConfigError
 from grokscope.probes.config import PROBE_CONFIGS, ProbeConfig
+from grokscope.schema import Seed, Strict
+from grokscope.yamlio import parse_yaml, read_yaml
 
 PositiveFloat = Annotated[float, Field(gt=0)]
 Fraction = Annotated[float, Field(gt=0, lt=1)]
 Beta = Annotated[float, Field(ge=0, lt=1)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
 class ModularTaskConfig(Strict):
@@ -48,7 +46,7 @@ class SubclassTaskConfig(Strict):
     jitter: Annotated[float, Field(ge=0, lt=1)] = 0.25
     rotation: tuple[Annotated[float, Field(ge=0)], Annotated[float, Field(ge=0)]] = (
         0.5235987755982988, 1.0471975511965976)  # |theta| in [pi/6, pi/3]
-    generator_seed: int = 10101
+    generator_seed: Seed = 10101
     samples_per_subclass: Annotated[int, Field(ge=2)] = 10_000
     pool_fraction: Fraction = 0.6
     pool_size: Annotated[int, Field(ge=1)] = 20_000
@@ -65,7 +63,7 @@ class MnistSubclassTaskConfig(Strict):
     extractor_epochs: Annotated[int, Field(ge=1)] = 4
     extractor_width: Annotated[int, Field(ge=4)] = 16
     pool_fraction: Fraction = 0.6
-    seed: int = 0  # extractor init, batch order, k-means and pool split
+    seed: Seed = 0  # extractor init, batch order, k-means and pool split
 
 
 class PermutationTaskConfig(Strict):
@@ -82,7 +80,7 @@ class RandomTableTaskConfig(Strict):
     name: Literal["random_table"] = "random_table"
     p: Annotated[int, Field(ge=2)] = 97
     n_classes: Annotated[int, Field(ge=2)] | None = None  # None: p
-    seed: int = 0
+    seed: Seed = 0
 
 
 class SparseParityTaskConfig(Strict):
@@ -94,7 +92,7 @@ class SparseParityTaskConfig(Strict):
     k: Annotated[int, Field(ge=1)] = 3
     pool_size: Annotated[int, Field(ge=1)] = 1000
     test_size: Annotated[int, Field(ge=1)] = 1000
-    seed: int = 0
+    seed: Seed = 0
 
 
 class MnistTaskConfig(Strict):
@@ -115,7 +113,7 @@ class PolynomialTaskConfig(Strict):
     coefficients: Annotated[list[float], Field(min_length=2)] = [0.0, 0.0, 1.0]
     pool_size: Annotated[int, Field(ge=1)] = 1000
     test_size: Annotated[int, Field(ge=1)] = 2000
-    seed: int = 0
+    seed: Seed = 0
     tolerance: PositiveFloat = 0.1  # correct: within tolerance * std(y) of the target
 
 
@@ -133,7 +131,7 @@ class UniformSplitConfig(Strict):
 
     name: Literal["uniform"] = "uniform"
     fraction: Fraction | list[Fraction] = 0.3  # per-member
-    seed: int | list[int] | None = None  # per-member; None: the member's own seed
+    seed: Seed | list[Seed] | None = None  # per-member; None: the member's own seed
 
 
 UnitFloat = Annotated[float, Field(ge=0, le=1)]
@@ -153,8 +151,8 @@ class SubclassShiftSplitConfig(Strict):
     name: Literal["subclass_shift"] = "subclass_shift"
     n_train: Annotated[int, Field(ge=1)] | list[Annotated[int, Field(ge=1)]] = 200  # per-member
     f: UnitFloat | list[UnitFloat] = 0.2  # per-member
-    seed: int | list[int] | None = None  # per-member; None: the member's own seed
-    selection_seed: int = 0
+    seed: Seed | list[Seed] | None = None  # per-member; None: the member's own seed
+    selection_seed: Seed = 0
     undersampled: list[Annotated[int, Field(ge=0)]] | None = None  # None: drawn
     counts: Literal["eq1", "exact", "proportional"] = "eq1"
 
@@ -165,7 +163,7 @@ class PoolSplitConfig(Strict):
 
     name: Literal["pool"] = "pool"
     n_train: Annotated[int, Field(ge=1)] | list[Annotated[int, Field(ge=1)]] = 1000  # per-member
-    seed: int | list[int] | None = None  # per-member; None: the member's own seed
+    seed: Seed | list[Seed] | None = None  # per-member; None: the member's own seed
 
 
 SplitConfig = Annotated[UniformSplitConfig | SubclassShiftSplitConfig | PoolSplitConfig,
@@ -233,7 +231,7 @@ class TrainConfig(Strict):
     batch_size: Annotated[int, Field(ge=1)] | list[Annotated[int, Field(ge=1)]] | None = None
     log_every: Annotated[int, Field(ge=1)] = 10
     checkpoint_every: Annotated[int, Field(ge=1)] = 1000
-    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    device: Annotated[str, Field(pattern=r"^(auto|cpu|cuda(:\d+)?)$")] = "auto"  # or cuda:N
     loss: Literal["cross_entropy", "mse"] = "cross_entropy"
     loss_dtype: Literal["float32", "float64"] = "float32"  # precision of softmax/loss
     threads: Annotated[int, Field(ge=1)] | None = None  # torch CPU threads; None: torch default
@@ -241,7 +239,7 @@ class TrainConfig(Strict):
 
 class CohortConfig(Strict):
     members: Annotated[int, Field(ge=1)] | None = None  # None: inferred from per-member lists
-    seed: int | list[int] = 0  # per-member; a scalar s gives seeds s, s+1, ..., s+E-1
+    seed: Seed | list[Seed] = 0  # per-member; a scalar s gives seeds s, s+1, ..., s+E-1
 
 
 class DetectConfig(Strict):
@@ -262,7 +260,9 @@ class DetectConfig(Strict):
 
 
 class ExperimentConfig(Strict):
-    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")] = "run"
+    # one safe path component: no `/`, not `.` or `..`, not hidden
+    name: Annotated[str, Field(min_length=1, max_length=200,
+                               pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")] = "run"
     out_dir: str = "runs"
     task: TaskConfig = ModularTaskConfig()
     split: SplitConfig = UniformSplitConfig()
@@ -333,7 +333,10 @@ def _format_error(error: dict[str, Any]) -> str:
         return f"{key}.name: unknown value {ctx.get('tag')!r} (allowed: {ctx.get('expected_tags')})"
     if isinstance(error.get("input"), dict):  # a section-level check: the message says it all
         return f"{key}: {msg}"
-    return f"{key}: {msg}, got {error.get('input')!r}"
+    shown_input = repr(error.get("input"))
+    if len(shown_input) > 80:
+        shown_input = shown_input[:77] + "..."
+    return f"{key}: {msg}, got {shown_input}"
 
 
 def _most_specific(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -364,7 +367,10 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
         if "=" not in item:
             raise ConfigError(f"--set: expected key=value, got {item!r}")
         key, raw = item.split("=", 1)
-        set_dotted(data, key.strip(), yaml.safe_load(raw))
+        key = key.strip()
+        if not key or any(not part for part in key.split(".")):
+            raise ConfigError(f"--set: {item!r}: the key must be dotted names, e.g. optim.lr")
+        set_dotted(data, key, parse_yaml(raw, f"--set {key}: the value {raw!r}"))
     return data
 
 
@@ -382,15 +388,14 @@ def set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
     """Load a YAML experiment file, apply `--set` overrides, validate."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"config: no such file {str(path)!r}")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"config: {path} is not valid YAML ({exc.__class__.__name__})") from None
+    data = read_yaml(path, "config")
+    if data is None:
+        raise ConfigError(f"config: {path} is empty; write at least the keys you mean (every "
+                          "key has a default: docs/config.md), e.g. `task: {name: modular}`")
     if not isinstance(data, dict):
         raise ConfigError(f"config: {path} must hold a mapping of keys, got {type(data).__name__}")
+    if any(not isinstance(k, str) for k in data):
+        raise ConfigError(f"config: {path}: every top-level key must be text")
     return parse_config(apply_overrides(data, overrides or []))
 
 

@@ -5,7 +5,6 @@ This is the Python API behind `grokscope run`; the CLI only parses arguments and
 
 from __future__ import annotations
 
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from grokscope.errors import ConfigError
 from grokscope.probes.spikes import spike_summary
 from grokscope.report import plot_curves
 from grokscope.store import RunStore, curves
+from grokscope.store.lock import DirLock
 from grokscope.training.cohort import Cohort
 from grokscope.training.loop import train
 from grokscope.training.members import resolve_members
@@ -37,34 +37,59 @@ class RunResult:
         return [m["verdict"] for m in self.events["members"]]
 
 
-# Sections that do not change what is trained: editing them re-detects, never retrains.
+# Keys that do not change what is trained: editing `detect` re-detects, never retrains; the
+# name and output folder say where a run is, not what it is (a moved run is the same run).
 ANALYSIS_KEYS = ("detect",)
+LOCATION_KEYS = ("name", "out_dir")
 
 
-def _training_part(config_text: str) -> dict[str, Any]:
+class RunConflict(ConfigError):
+    """The run directory holds a run trained with other settings."""
+
+
+def _training_part(config_text: str, source: Path | None = None) -> dict[str, Any]:
     """The resolved training settings of a stored config. Parsed with the current schema, so
     a field added to grokscope since (with its default) does not orphan an older run."""
-    data = parse_config(yaml.safe_load(config_text)).model_dump(mode="json")
-    return {k: v for k, v in data.items() if k not in ANALYSIS_KEYS}
+    try:
+        data = parse_config(yaml.safe_load(config_text)).model_dump(mode="json")
+    except (yaml.YAMLError, ConfigError) as exc:
+        if source is None:
+            raise
+        raise ConfigError(f"run: {source} is corrupt or no longer valid ({str(exc)[:120]}); "
+                          "restore it, or retrain with --overwrite") from None
+    return {k: v for k, v in data.items() if k not in ANALYSIS_KEYS + LOCATION_KEYS}
+
+
+def _trained_anything(store: RunStore) -> bool:
+    return (store.checkpoint_path.exists() or store.events_path.exists()
+            or bool(store._parts(store.parts_dir)) or store.metrics_path.exists())
 
 
 def _prepare(store: RunStore, config_text: str, overwrite: bool) -> bool:
-    """Create or check the run directory; True when the stored events must be recomputed."""
-    if store.path.exists() and overwrite:
-        shutil.rmtree(store.path)
-    if not store.has_config():
-        store.write_config(config_text)
+    """Create or check the run directory (holding its lock); True when the stored events must
+    be recomputed."""
+    if overwrite:
+        store.remove()
+    store.claim()
+    store.clean_temp()
+    if not store.has_config() or not _trained_anything(store):
+        store.write_config(config_text)  # nothing trained yet: a corrected config just goes in
         return False
     stored = store.read_config()
-    if _training_part(stored) != _training_part(config_text):
-        raise ConfigError(
+    if _training_part(stored, store.config_path) != _training_part(config_text):
+        raise RunConflict(
             f"run: {store.path} holds a run with a different config; pass --overwrite to "
             f"replace it, or give this run another name (--set name=...)"
         )
-    if stored != config_text:  # only the analysis settings changed
+    if stored != config_text:  # only the analysis settings or the location changed
         store.write_config(config_text)
-        return True
+        return _analysis(stored) != _analysis(config_text)
     return False
+
+
+def _analysis(config_text: str) -> dict[str, Any]:
+    data = yaml.safe_load(config_text)
+    return {k: data.get(k) for k in ANALYSIS_KEYS} if isinstance(data, dict) else {}
 
 
 def run_experiment(config: ExperimentConfig, run_dir: str | Path | None = None,
@@ -72,22 +97,25 @@ def run_experiment(config: ExperimentConfig, run_dir: str | Path | None = None,
     """Train (or resume, or just re-read) the run of `config` and return its events.
 
     The run lives in `run_dir` (default `<out_dir>/<name>`). Same config and a checkpoint:
-    resume. Finished: nothing is trained again.
+    resume. Finished: nothing is trained again. The run's lock is held throughout, so a
+    second process on the same run fails at once with a one-line error.
     """
     store = RunStore(run_dir or Path(config.out_dir) / config.name)
-    redetect = _prepare(store, dump_config(config), overwrite)
-    events = finished_events(store, config, redetect)
-    if events:
-        return RunResult(store.path, events, 0.0)
-    if config.train.threads:
-        torch.set_num_threads(config.train.threads)
-    cohort = Cohort(config)
-    t0 = time.perf_counter()
-    with RunProgress(config.train.steps, cohort.n_members, config.detect,
-                     enabled=progress) as bar:
-        train(cohort, store, on_log=bar.on_log, on_start=bar.on_start)
-    seconds = time.perf_counter() - t0
-    events = finalize(store, config, cohort, seconds)
+    store.check_location()
+    with DirLock(store.path, "run"):
+        redetect = _prepare(store, dump_config(config), overwrite)
+        events = finished_events(store, config, redetect)
+        if events:
+            return RunResult(store.path, events, 0.0)
+        if config.train.threads:
+            torch.set_num_threads(config.train.threads)
+        cohort = Cohort(config)
+        t0 = time.perf_counter()
+        with RunProgress(config.train.steps, cohort.n_members, config.detect,
+                         enabled=progress) as bar:
+            train(cohort, store, on_log=bar.on_log, on_start=bar.on_start)
+        seconds = time.perf_counter() - t0
+        events = finalize(store, config, cohort, seconds)
     return RunResult(store.path, events, seconds)
 
 
@@ -101,6 +129,10 @@ def finished_events(store: RunStore, config: ExperimentConfig | None = None,
     if redetect or events.get("detector_version", 1) != DETECTOR_VERSION:
         config = config or load_run(store.path)[0]
         events = finalize(store, config, None, events.get("train_seconds"))
+    elif not store.curves_path.is_file():  # a crash between events.json and the figure
+        config = config or load_run(store.path)[0]
+        plot_curves(store.load_metrics(), events["members"], store.curves_path,
+                    title=f"{config.name}: {describe(config)}")
     return events
 
 
@@ -115,7 +147,8 @@ def finalize(store: RunStore, config: ExperimentConfig, cohort: Cohort | None = 
     rows = []
     for index, spec in enumerate(members):
         c = curves(table, index)
-        found = detect(c["steps"], c["train_acc"], c["test_acc"], config.detect)
+        found = detect(c["steps"], c["train_acc"], c["test_acc"], config.detect,
+                       c["train_loss"], c["test_loss"])
         measured = {name: values[index] for name, values in shift.items()}
         spikes = spike_summary(c["steps"], c["train_loss"], found.alpha1,
                                config.detect.spike_factor, config.detect.spike_min_loss)
@@ -166,4 +199,9 @@ def describe(config: ExperimentConfig) -> str:
 def load_run(path: str | Path) -> tuple[ExperimentConfig, RunStore]:
     """The config and store of an existing run directory."""
     store = RunStore(path)
-    return parse_config(yaml.safe_load(store.read_config())), store
+    text = store.read_config()
+    try:
+        return parse_config(yaml.safe_load(text)), store
+    except (yaml.YAMLError, ConfigError) as exc:
+        raise ConfigError(f"run: {store.config_path} is corrupt or no longer valid "
+                          f"({str(exc)[:120]}); restore it, or retrain with --overwrite") from None

@@ -18,6 +18,8 @@ Given logged train and test accuracy of one member:
 - Delta_S = sigma_E - sigma_S (intensity), Delta_T = lim T_R - sigma_E (room left).
 
 Verdicts:
+- `diverged`: a loss became NaN or infinite (`diverged_at`: the first such logged step); the
+  other events are those of the curve before it.
 - `not-fitted`: train accuracy never reaches `train_threshold`.
 - `collapsed`: fitted, then the fit was lost: lim T_R is below `train_threshold -
   relapse_tolerance`.
@@ -41,10 +43,12 @@ import numpy as np
 from grokscope.config import DetectConfig
 
 # Bump when detect() returns something different for the same curves: finished runs whose
-# events.json carries an older version are re-detected when read (v2: lim T_R is the median).
-DETECTOR_VERSION = 2
+# events.json carries an older version are re-detected when read (v2: lim T_R is the median;
+# v3: `diverged` when a loss is not finite).
+DETECTOR_VERSION = 3
 
-VERDICTS = ("grokked", "generalized-without-delay", "memorized-only", "collapsed", "not-fitted")
+VERDICTS = ("grokked", "generalized-without-delay", "memorized-only", "collapsed", "not-fitted",
+            "diverged")
 
 
 @dataclass
@@ -61,6 +65,7 @@ class GrokkingEvents:
     delay: int | None = None
     final_train_acc: float | None = None
     final_test_acc: float | None = None
+    diverged_at: int | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -106,11 +111,37 @@ def _find_alpha1(
     return None
 
 
+def divergence_step(steps: np.ndarray, *losses: np.ndarray | None) -> int | None:
+    """The first logged step where any of the loss curves is NaN or infinite, or None."""
+    bad = np.zeros(len(steps), dtype=bool)
+    for loss in losses:
+        if loss is not None and len(loss):
+            bad |= ~np.isfinite(np.asarray(loss, dtype=np.float64))
+    hits = np.flatnonzero(bad)
+    return int(steps[hits[0]]) if hits.size else None
+
+
 def detect(
-    steps: np.ndarray, train_acc: np.ndarray, test_acc: np.ndarray, cfg: DetectConfig | None = None
+    steps: np.ndarray, train_acc: np.ndarray, test_acc: np.ndarray, cfg: DetectConfig | None = None,
+    train_loss: np.ndarray | None = None, test_loss: np.ndarray | None = None,
 ) -> GrokkingEvents:
-    """Grokking events of one member from its logged accuracy curves (steps ascending)."""
-    cfg = cfg or DetectConfig()
+    """Grokking events of one member from its logged accuracy curves (steps ascending).
+
+    With the loss curves given, a member whose loss stops being finite is `diverged` (its
+    accuracy after that point means nothing: argmax of NaN logits); the events before the
+    divergence are kept for the record."""
+    steps = np.asarray(steps)
+    at = divergence_step(steps, train_loss, test_loss)
+    if at is not None:
+        keep = steps < at
+        events = detect(steps[keep], np.asarray(train_acc)[keep], np.asarray(test_acc)[keep], cfg)
+        events.verdict, events.diverged_at = "diverged", at
+        return events
+    return _detect(steps, train_acc, test_acc, cfg or DetectConfig())
+
+
+def _detect(steps: np.ndarray, train_acc: np.ndarray, test_acc: np.ndarray,
+            cfg: DetectConfig) -> GrokkingEvents:
     steps, train, test = (np.asarray(a, dtype=np.float64) for a in (steps, train_acc, test_acc))
     if steps.size == 0:
         return GrokkingEvents(verdict="not-fitted")

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from grokscope.schema import Seed, Strict
 
 Sparsity = Annotated[float, Field(gt=0, lt=1)]
 
 
-class ProbeSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+class ProbeSpec(Strict):
 
     every: Annotated[int, Field(ge=1)] | None = None
     per_decade: Annotated[int, Field(ge=1, le=1000)] | None = None
@@ -66,7 +67,7 @@ class SharpnessProbe(ProbeSpec):
     iterations: Annotated[int, Field(ge=1)] = 20
     trace_samples: Annotated[int, Field(ge=0)] = 0  # Hutchinson probes; 0: no trace
     max_examples: Annotated[int, Field(ge=1)] = 4096  # per member, a fixed subset
-    seed: int = 0
+    seed: Seed = 0
     COSTLY: ClassVar[bool] = True
 
 

@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pyarrow as pa  # noqa: E402
 
+from grokscope.store.atomic import save_figure  # noqa: E402
 from grokscope.store.metrics import curves  # noqa: E402
 
 
@@ -46,6 +47,6 @@ def plot_curves(table: pa.Table, events: list[dict], path: Path, title: str = ""
         ax_acc.legend(fontsize=8, loc="best")
     if title:
         fig.suptitle(title)
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)
     return path

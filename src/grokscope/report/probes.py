@@ -18,6 +18,7 @@ import numpy as np  # noqa: E402
 import pyarrow as pa  # noqa: E402
 
 from grokscope.errors import ConfigError  # noqa: E402
+from grokscope.store.atomic import save_figure  # noqa: E402
 from grokscope.store.metrics import probe_matrix, probe_names, spectrum_cube  # noqa: E402
 
 
@@ -111,6 +112,6 @@ def plot_probe(metrics: pa.Table, spectra: pa.Table, events: list[dict], name: s
         ax.set_visible(False)
     if title:
         fig.suptitle(title)
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)
     return path

@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pyarrow as pa  # noqa: E402
 
+from grokscope.store.atomic import save_figure  # noqa: E402
 from grokscope.store.metrics import split_matrix  # noqa: E402
 
 
@@ -74,7 +75,7 @@ def plot_settings(table: pa.Table, members: list[dict], events: list[dict], path
         axes.flat[0].legend(fontsize=8, loc="lower right")
     if title:
         fig.suptitle(textwrap.fill(title, int(width * 11)))
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)
     return path
 
@@ -129,7 +130,7 @@ def plot_steps_vs(rows: list[dict], values: list, key: str, path: Path, title: s
     ax.set_title(textwrap.fill(title, 60), fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)
     return path
 
@@ -171,6 +172,6 @@ def plot_shift(rows_by_figure: dict[str, list[dict]], path: Path) -> Path:
     axes[0].legend(fontsize=8)
     if scatter is not None:
         fig.colorbar(scatter, ax=axes, label="f (imbalance factor)")
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)
     return path

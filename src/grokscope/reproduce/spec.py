@@ -26,13 +26,13 @@ import copy
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from grokscope.config import ExperimentConfig, apply_overrides, parse_config, set_dotted
 from grokscope.errors import ConfigError
 from grokscope.reproduce.expect import Expectation
 from grokscope.training.members import PER_MEMBER_KEYS
+from grokscope.yamlio import read_yaml
 
 SHORT_NAMES = {"split.n_train": "n", "split.f": "f", "split.fraction": "frac",
                "train.batch_size": "batch", "optim.lr": "lr", "optim.weight_decay": "wd",
@@ -75,10 +75,7 @@ class ReproductionSpec(BaseModel):
 
 
 def load_spec(path: Path) -> ReproductionSpec:
-    try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"reproduce: cannot read {path} ({exc.__class__.__name__})") from None
+    data = read_yaml(path, "reproduce")
     try:
         return ReproductionSpec.model_validate(data)
     except ValidationError as exc:

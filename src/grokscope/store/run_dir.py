@@ -1,6 +1,8 @@
 """A run directory: resolved config, metrics, events, checkpoint and figures of one cohort.
 
     runs/<name>/
+      .grokscope-run     the marker: this folder is a grokscope run (--overwrite needs it)
+      .grokscope.lock    the lock held by the process training it (see `store.lock`)
       config.yaml        the fully resolved config (re-runnable on its own)
       metrics.parquet    one row per (step, member, split); probe scalars as rows of split
                          `probe`, one column each; written when the run ends
@@ -11,29 +13,64 @@
       curves.png         train/test accuracy and loss vs step, grokking marked
 
 Parts are named by the last step they hold. A resumed run drops the parts beyond its
-checkpoint, so no (member, step) row is lost or repeated.
+checkpoint, so no (member, step) row is lost or repeated. The consolidated file records in
+its metadata the last part it holds (`through_step`): a part at or below it is already in the
+file, so a crash between writing the file and removing the parts duplicates nothing.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import math
+import pickle
+import re
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import torch
 
 from grokscope.errors import ConfigError
-from grokscope.store.atomic import write_atomic, write_text_atomic
+from grokscope.store.atomic import (
+    remove_empty_dir,
+    remove_file,
+    temp_files,
+    write_atomic,
+    write_text_atomic,
+)
+from grokscope.store.lock import LOCK_NAME
 from grokscope.store.metrics import SCHEMA, SPECTRA_SCHEMA
+
+MARKER = ".grokscope-run"
+THROUGH = b"grokscope.through_step"
+# Every name grokscope writes in a run directory (a sweep adds members.json): --overwrite
+# removes these and nothing else.
+OWN_FILES = re.compile(r"^(config\.yaml|metrics\.parquet|spectra\.parquet|events\.json|"
+                       r"checkpoint\.pt|curves\.png|probe_.+\.png|members\.json|"
+                       r"checkpoint\.pt\.corrupt-\d+|" + re.escape(MARKER) + "|"
+                       + re.escape(LOCK_NAME) + r"|\..+\.tmp-\d+)$")
+OWN_FOLDERS = ("metrics.parts", "spectra.parts")
+PART = re.compile(r"^part-(\d+)\.parquet$")
+
+
+def finite_json(value: Any) -> Any:
+    """`value` with NaN and infinities as None: JSON has no NaN (json.dumps writes a bare
+    `NaN` that strict readers reject)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite_json(v) for v in value]
+    return value
 
 
 class RunStore:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
 
+    marker_path = property(lambda self: self.path / MARKER)
     config_path = property(lambda self: self.path / "config.yaml")
     metrics_path = property(lambda self: self.path / "metrics.parquet")
     parts_dir = property(lambda self: self.path / "metrics.parts")
@@ -43,6 +80,76 @@ class RunStore:
     checkpoint_path = property(lambda self: self.path / "checkpoint.pt")
     curves_path = property(lambda self: self.path / "curves.png")
 
+    # --- ownership ----------------------------------------------------------------------
+    def foreign_entries(self) -> list[str]:
+        """Names in the directory that grokscope did not write (sorted)."""
+        if not self.path.is_dir():
+            return []
+        out = []
+        for entry in self.path.iterdir():
+            own = (entry.name in OWN_FOLDERS and entry.is_dir()) or (
+                OWN_FILES.match(entry.name) and entry.is_file())
+            if not own:
+                out.append(entry.name)
+        for folder in OWN_FOLDERS:
+            sub = self.path / folder
+            if sub.is_dir():
+                out += [f"{folder}/{p.name}" for p in sub.iterdir()
+                        if not (p.is_file() and (PART.match(p.name) or OWN_FILES.match(p.name)))]
+        return sorted(out)
+
+    def is_run(self) -> bool:
+        """Carries the marker, or (a run written before markers existed) a config.yaml and
+        nothing grokscope would not have written."""
+        if self.marker_path.is_file():
+            return True
+        return self.config_path.is_file() and not self.foreign_entries()
+
+    def check_location(self) -> None:
+        """Refuse a path where a run cannot go without mixing with what is there."""
+        if self.path.exists() and not self.path.is_dir():
+            raise ConfigError(f"run: {self.path} is a file, not a directory; give a run "
+                              "directory (--out) that is new, empty or a grokscope run")
+        if self.path.is_dir() and any(self.path.iterdir()) and not self.is_run():
+            shown = ", ".join(self.foreign_entries()[:5])
+            raise ConfigError(f"run: {self.path} is not a grokscope run directory (it holds "
+                              f"{shown}); give a new or empty directory (--out, or --set "
+                              "name=...)")
+
+    def claim(self) -> None:
+        """Mark the (new or empty) directory as a grokscope run."""
+        if not self.marker_path.is_file():
+            write_text_atomic(self.marker_path, json.dumps({"grokscope": "run"}) + "\n")
+
+    def remove(self) -> None:
+        """Delete the run (for --overwrite): only the files grokscope wrote, and only in a
+        directory that carries the run marker; anything else is refused before any delete."""
+        if not self.path.exists():
+            return
+        self.check_location()
+        if not any(self.path.iterdir()):
+            return
+        foreign = self.foreign_entries()
+        if foreign:
+            raise ConfigError(f"--overwrite: {self.path} holds files grokscope did not write "
+                              f"({', '.join(foreign[:5])}); nothing was deleted. Move them "
+                              "out, or run somewhere else")
+        for folder in OWN_FOLDERS:
+            for part in sorted((self.path / folder).glob("*")):
+                remove_file(part)
+            remove_empty_dir(self.path / folder)
+        for entry in sorted(self.path.iterdir()):  # the marker last: a crash keeps it
+            if entry.name not in (MARKER, LOCK_NAME):
+                remove_file(entry)
+
+    def clean_temp(self) -> list[Path]:
+        """Remove temporary files of interrupted writes (call it holding the run's lock)."""
+        found = [p for folder in (self.path, self.parts_dir, self.spectra_parts_dir)
+                 for p in temp_files(folder)]
+        for path in found:
+            remove_file(path)
+        return found
+
     # --- config -------------------------------------------------------------------------
     def has_config(self) -> bool:
         return self.config_path.is_file()
@@ -50,7 +157,11 @@ class RunStore:
     def read_config(self) -> str:
         if not self.has_config():
             raise ConfigError(f"run: {self.path} is not a grokscope run (no config.yaml)")
-        return self.config_path.read_text()
+        try:
+            return self.config_path.read_text()
+        except UnicodeDecodeError:
+            raise ConfigError(f"run: {self.config_path} is not text (corrupt); restore it "
+                              "or retrain with --overwrite") from None
 
     def write_config(self, text: str) -> None:
         write_text_atomic(self.config_path, text)
@@ -64,7 +175,7 @@ class RunStore:
     def _parts(folder: Path) -> list[tuple[int, Path]]:
         if not folder.is_dir():
             return []
-        return sorted((int(p.stem.split("-")[1]), p) for p in folder.glob("part-*.parquet"))
+        return sorted((int(m[1]), p) for p in folder.iterdir() if (m := PART.match(p.name)))
 
     @staticmethod
     def _append(folder: Path, table: pa.Table, last_step: int) -> None:
@@ -84,59 +195,114 @@ class RunStore:
         for _, folder, _ in self._tables():
             for last, path in self._parts(folder):
                 if last > step:
-                    path.unlink()
+                    remove_file(path)
+
+    @staticmethod
+    def _read(path: Path) -> pa.Table:
+        try:
+            return pq.read_table(path)
+        except (OSError, pa.ArrowException) as exc:
+            raise ConfigError(f"run: {path} is unreadable ({str(exc).splitlines()[0][:80]}); "
+                              "restore it, or retrain with --overwrite") from None
 
     @classmethod
-    def _load(cls, path: Path, folder: Path, schema: pa.Schema) -> pa.Table:
-        """The consolidated file plus any parts; the schema's columns cast to its types, probe
-        columns (present in some parts only) filled with nulls elsewhere."""
-        tables = [pq.read_table(path)] if path.is_file() else []
-        tables += [pq.read_table(p) for _, p in cls._parts(folder)]
+    def _through(cls, table: pa.Table | None) -> int:
+        meta = (table.schema.metadata or {}) if table is not None else {}
+        return int(meta.get(THROUGH, b"-1"))
+
+    @classmethod
+    def _load(cls, path: Path, folder: Path, schema: pa.Schema) -> tuple[pa.Table, int]:
+        """The consolidated file plus the parts it does not hold yet, and the last step held;
+        the schema's columns cast to its types, probe columns (present in some parts only)
+        filled with nulls elsewhere."""
+        merged = cls._read(path) if path.is_file() else None
+        through = cls._through(merged)
+        parts = [(last, p) for last, p in cls._parts(folder) if last > through]
+        tables = ([merged.replace_schema_metadata(None)] if merged is not None else [])
+        tables += [cls._read(p) for _, p in parts]
+        last = max([through] + [s for s, _ in parts])
         if not tables:
-            return schema.empty_table()
+            return schema.empty_table(), last
         cast = [t.cast(pa.schema([schema.field(n) if n in schema.names else t.schema.field(n)
                                   for n in t.column_names])) for t in tables]
-        return pa.concat_tables(cast, promote_options="default")
+        return pa.concat_tables(cast, promote_options="default"), last
 
     def load_metrics(self) -> pa.Table:
         """Every flushed row: the consolidated file plus any parts of a run still going."""
-        return self._load(*self._tables()[0])
+        if (not self.metrics_path.is_file() and not self._parts(self.parts_dir)
+                and self.events_path.is_file()):
+            raise ConfigError(f"run: {self.metrics_path} is missing, so the stored events "
+                              "cannot be checked or redrawn (they are kept as they are); "
+                              "restore the file, or retrain with --overwrite")
+        return self._load(*self._tables()[0])[0]
 
     def load_spectra(self) -> pa.Table:
-        return self._load(*self._tables()[1])
+        return self._load(*self._tables()[1])[0]
 
     def consolidate(self) -> None:
-        """Merge the parts into metrics.parquet and spectra.parquet (atomically), then remove
-        them."""
+        """Merge the parts into metrics.parquet and spectra.parquet (atomically, recording the
+        last part merged), then remove the parts."""
         first = [("step", "ascending"), ("member", "ascending")]
         orders = (first + [("split", "descending")],
                   first + [("probe", "ascending"), ("index", "ascending")])
         for (path, folder, schema), order in zip(self._tables(), orders, strict=True):
-            if not path.is_file() and not self._parts(folder):
-                continue
-            table = self._load(path, folder, schema).sort_by(order)
-            write_atomic(path, lambda handle, t=table: pq.write_table(t, handle))
-            for _, part in self._parts(folder):
-                part.unlink()
-            if folder.is_dir():
-                folder.rmdir()
+            parts = self._parts(folder)
+            if parts:
+                table, last = self._load(path, folder, schema)
+                if last > self._through(self._read(path) if path.is_file() else None):
+                    table = table.sort_by(order).replace_schema_metadata(
+                        {THROUGH: str(last).encode()})
+                    write_atomic(path, lambda handle, t=table: pq.write_table(t, handle))
+            for _, part in parts:
+                remove_file(part)
+            for tmp in temp_files(folder):
+                remove_file(tmp)
+            remove_empty_dir(folder)  # a file someone else left there keeps the folder
 
     # --- checkpoint ---------------------------------------------------------------------
     def save_checkpoint(self, state: dict[str, Any]) -> None:
+        import torch
+
         buffer = io.BytesIO()
         torch.save(state, buffer)
         write_atomic(self.checkpoint_path, lambda handle: handle.write(buffer.getvalue()))
 
     def load_checkpoint(self) -> dict[str, Any] | None:
+        """The checkpoint, loaded with `weights_only=True`: tensors and plain Python values
+        only, so a crafted file cannot run code (torch.load's pickle would)."""
+        import torch
+        from torch.torch_version import TorchVersion
+
         if not self.checkpoint_path.is_file():
             return None
-        return torch.load(self.checkpoint_path, map_location="cpu", weights_only=False)
+        try:  # TorchVersion: a str subclass that checkpoints written before 0.2 hold
+            with torch.serialization.safe_globals([TorchVersion]):
+                return torch.load(self.checkpoint_path, map_location="cpu", weights_only=True)
+        except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as exc:
+            reason = str(exc).strip().splitlines()[0][:100] if str(exc).strip() else \
+                type(exc).__name__
+            raise ConfigError(
+                f"run: {self.checkpoint_path} cannot be loaded safely ({reason}); "
+                "`grokscope doctor --repair` moves it aside (the run then restarts from "
+                "step 0), or retrain with --overwrite") from None
 
     # --- events -------------------------------------------------------------------------
     def write_events(self, events: dict[str, Any]) -> None:
-        write_text_atomic(self.events_path, json.dumps(events, indent=2) + "\n")
+        text = json.dumps(finite_json(events), indent=2, allow_nan=False)
+        write_text_atomic(self.events_path, text + "\n")
 
     def read_events(self) -> dict[str, Any] | None:
         if not self.events_path.is_file():
             return None
-        return json.loads(self.events_path.read_text())
+        try:
+            events = json.loads(self.events_path.read_text())
+        except (ValueError, UnicodeDecodeError):
+            raise ConfigError(f"run: {self.events_path} is corrupt (not JSON); delete it to "
+                              "re-detect from the metrics, or retrain with --overwrite") from None
+        if not isinstance(events, dict):
+            raise ConfigError(f"run: {self.events_path} is corrupt (not a JSON object)")
+        return events
+
+    def is_finished(self) -> bool:
+        events = self.read_events()
+        return bool(events and events.get("finished"))

@@ -23,13 +23,14 @@ from matplotlib.colors import LogNorm, to_rgb  # noqa: E402
 from matplotlib.patches import Patch, Rectangle  # noqa: E402
 
 from grokscope.errors import ConfigError  # noqa: E402
+from grokscope.store.atomic import save_figure  # noqa: E402
 
 PHASES = ("comprehension", "grokking", "memorization", "confusion")
 COLORS = {"comprehension": "#2b8cbe", "grokking": "#31a354", "memorization": "#de2d26",
           "confusion": "#969696"}
 VERDICT_PHASE = {"generalized-without-delay": "comprehension", "grokked": "grokking",
                  "memorized-only": "memorization", "not-fitted": "confusion",
-                 "collapsed": "confusion"}
+                 "collapsed": "confusion", "diverged": "confusion"}
 
 
 def phase_of(verdict: str) -> str:
@@ -163,7 +164,7 @@ def plot_phase(table: pd.DataFrame, x: str, y: str, path: Path,
                   title="majority phase\n(darker green:\nlonger delay)", title_fontsize=8)
     ax.set(xlabel=x, ylabel=y, xscale="log" if x_log else "linear",
            yscale="log" if y_log else "linear", title=title or f"phase diagram: {y} vs {x}")
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
     plt.close(fig)
     return path
 
@@ -258,6 +259,6 @@ def plot_scaling(table: pd.DataFrame, x: str, path: Path, metric: str = "alpha1"
            xlabel=x, ylabel=f"{metric} (steps)" if column in STEP_METRICS else metric,
            title=(title or f"{metric} vs {x}") + ("\n(n/N: runs with a value)" if partial else ""))
     ax.legend(fontsize=8)
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
     plt.close(fig)
     return path, fits

@@ -3,7 +3,6 @@ runner, and collect the table."""
 
 from __future__ import annotations
 
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,8 +13,11 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from grokscope.config import ExperimentConfig
+from grokscope.errors import ConfigError
 from grokscope.models import build_model
 from grokscope.reproduce.runner import MAX_MEMBERS
+from grokscope.store.atomic import write_atomic
+from grokscope.store.lock import DirLock
 from grokscope.sweep.pack import CohortPlan, cohort_config, pack
 from grokscope.sweep.runners import Job, make_runner
 from grokscope.sweep.spec import Run, expand_runs, load_sweep_spec
@@ -112,8 +114,14 @@ def run_sweep(spec_path: str | Path, sweep_dir: str | Path | None = None,
     """Train every unfinished cohort of the sweep on the runner; returns the plan and the
     sweep table (pandas DataFrame)."""
     plan, store = plan_sweep(spec_path, sweep_dir, max_members)
-    store.path.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(spec_path, store.spec_path)
+    with DirLock(store.path, "sweep"):
+        write_atomic(store.spec_path, lambda handle: handle.write(Path(spec_path).read_bytes()))
+        return plan, _train(plan, store, runner, address, num_cpus, num_gpus, progress, console)
+
+
+def _train(plan: SweepPlan, store: SweepStore, runner: str, address: str | None,
+           num_cpus: float, num_gpus: float, progress: bool, console: Console | None) -> Any:
+    """Train the plan's cohorts (holding the sweep's lock); the sweep table."""
     console = console or Console(stderr=True)
     chosen = make_runner(runner, address, num_cpus, num_gpus)
     bar = Progress(TextColumn("[bold]sweep"), BarColumn(), TextColumn("{task.completed}/"
@@ -133,5 +141,9 @@ def run_sweep(spec_path: str | Path, sweep_dir: str | Path | None = None,
 
     with bar:
         task = bar.add_task("sweep", total=len(plan.cohorts), info="")
-        chosen.run([_job(store, c) for c in plan.cohorts], on_done)
-    return plan, load_sweep(store.path)
+        failed = chosen.run([_job(store, c) for c in plan.cohorts], on_done)
+    if failed:
+        raise ConfigError(f"sweep: {len(failed)} of {len(plan.cohorts)} cohorts failed ("
+                          + "; ".join(f"cohort {c}: {why}" for c, why in failed[:3])
+                          + "); every other cohort is stored: run the sweep again to resume them")
+    return load_sweep(store.path)

@@ -15,22 +15,32 @@ from collections.abc import Callable
 from typing import Any
 
 from grokscope.errors import ConfigError
+from grokscope.store import RunStore
 
 Job = dict[str, Any]  # {"sweep_dir", "cohort", "config", "members"}
 OnDone = Callable[[Job, dict[str, Any]], None]
+Failures = list[tuple[str, str]]  # (cohort id, one-line reason)
 
 
 def train_cohort(job: Job) -> dict[str, Any]:
     """Train (or resume, or re-read) one cohort of a sweep; its verdicts and seconds."""
     from grokscope.config import parse_config
-    from grokscope.experiment import run_experiment
+    from grokscope.experiment import RunConflict, run_experiment
     from grokscope.sweep.store import SweepStore
 
     store = SweepStore(job["sweep_dir"])
-    store.write_members(job["cohort"], job["members"])
+    folder = store.cohort_dir(job["cohort"])
     start = time.perf_counter()
-    result = run_experiment(parse_config(job["config"]), store.cohort_dir(job["cohort"]),
-                            progress=False)
+    try:
+        run = RunStore(folder)
+        run.check_location()
+        run.claim()  # before members.json: the folder is a run from its first file on
+        store.write_members(job["cohort"], job["members"])
+        result = run_experiment(parse_config(job["config"]), folder, progress=False)
+    except RunConflict:
+        raise ConfigError(f"sweep: {folder} holds a cohort trained with other settings (an "
+                          "older grokscope?); move it away to retrain it, or give the sweep "
+                          "another --out") from None
     return {"cohort": job["cohort"], "verdicts": result.verdicts,
             "seconds": time.perf_counter() - start}
 
@@ -38,9 +48,10 @@ def train_cohort(job: Job) -> dict[str, Any]:
 class LocalRunner:
     name = "local"
 
-    def run(self, jobs: list[Job], on_done: OnDone) -> None:
+    def run(self, jobs: list[Job], on_done: OnDone) -> Failures:
         for job in jobs:
             on_done(job, train_cohort(job))
+        return []
 
 
 class RayRunner:
@@ -50,10 +61,14 @@ class RayRunner:
     name = "ray"
 
     def __init__(self, address: str | None = None, num_cpus: float = 1.0,
-                 num_gpus: float = 0.0) -> None:
+                 num_gpus: float = 0.0, max_retries: int = 2) -> None:
         self.address, self.num_cpus, self.num_gpus = address, num_cpus, num_gpus
+        self.max_retries = max_retries
 
-    def run(self, jobs: list[Job], on_done: OnDone) -> None:
+    def run(self, jobs: list[Job], on_done: OnDone) -> Failures:
+        """A cohort whose worker dies (killed, out of memory) is retried up to `max_retries`
+        times, resuming from its checkpoint; one that still fails is reported, one line, and
+        the others go on."""
         try:
             import ray
         except ImportError:
@@ -65,15 +80,33 @@ class RayRunner:
                      configure_logging=False)
         try:
             task = ray.remote(num_cpus=self.num_cpus, num_gpus=self.num_gpus,
-                              max_retries=0)(train_cohort)
+                              max_retries=self.max_retries)(train_cohort)
             pending = {task.remote(job): job for job in jobs}
+            failed: Failures = []
             while pending:
                 done, _ = ray.wait(list(pending), num_returns=1)
                 for ref in done:
-                    on_done(pending.pop(ref), ray.get(ref))
+                    job = pending.pop(ref)
+                    try:
+                        result = ray.get(ref)
+                    except ray.exceptions.RayError as exc:
+                        failed.append((job["cohort"], _reason(exc)))
+                        continue
+                    on_done(job, result)
+            return failed
         finally:
             if started:
                 ray.shutdown()
+
+
+def _reason(error: Exception) -> str:
+    """One line for a failed Ray task: the user's error if it raised one, else what Ray says
+    happened to the worker."""
+    cause = getattr(error, "cause", None)
+    if isinstance(cause, ConfigError):
+        return str(cause)
+    text = str(cause or error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0][:160] if text else ''}"
 
 
 def make_runner(name: str, address: str | None = None, num_cpus: float = 1.0,

@@ -31,31 +31,32 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from grokscope.config import ExperimentConfig, parse_config, set_dotted
 from grokscope.errors import ConfigError
+from grokscope.yamlio import read_yaml
 
 GENERATOR = re.compile(r"^\s*(linspace|logspace|range|uniform|loguniform)\((.*)\)\s*$")
 
 
 class RandomSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    n: Annotated[int, Field(ge=1)]
+    n: Annotated[int, Field(ge=1, le=100_000, strict=True)]
     seed: int = 0
     keys: Annotated[dict[str, str], Field(min_length=1)]  # key -> uniform(a, b) | loguniform(a, b)
 
 
 class SweepSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")] = "sweep"
+    name: Annotated[str, Field(min_length=1, max_length=200,
+                               pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")] = "sweep"
     base: str | None = None
     config: dict[str, Any] = {}
     grid: dict[str, list[Any] | str] = {}
     zip: dict[str, list[Any]] = {}
     random: RandomSpec | None = None
-    seeds: Annotated[int, Field(ge=1)] = 1
+    seeds: Annotated[int, Field(ge=1, le=100_000, strict=True)] = 1
     title: str = ""
 
 
@@ -99,20 +100,40 @@ def parse_values(key: str, value: list[Any] | str) -> list[Any]:
     args = _numbers(f"grid.{key}", match[2])
     kind = match[1]
     if kind == "range":
-        return list(range(*[int(a) for a in args]))
-    if len(args) != 3 or args[2] < 1 or args[2] != int(args[2]):
-        raise ConfigError(f"sweep: grid.{key}: {kind}(a, b, n) needs n >= 1, got {value!r}")
-    points = np.linspace(args[0], args[1], int(args[2]))
-    if kind == "logspace":
-        points = 10.0 ** points
+        if not 1 <= len(args) <= 3 or any(a != int(a) for a in args):
+            raise ConfigError(f"sweep: grid.{key}: range(a, b[, step]) takes integers, got "
+                              f"{value!r}")
+        ints = [int(a) for a in args]
+        if len(ints) == 3 and ints[2] == 0:
+            raise ConfigError(f"sweep: grid.{key}: range step must not be 0, got {value!r}")
+        if len(range(*ints)) > MAX_RUNS:
+            raise ConfigError(f"sweep: grid.{key}: {value!r} has more than {MAX_RUNS:,} values")
+        values = list(range(*ints))
+        if not values:
+            raise ConfigError(f"sweep: grid.{key}: {value!r} is empty (b excluded; a > b "
+                              "needs a negative step)")
+        return values
+    if len(args) != 3 or args[2] < 1 or args[2] != int(args[2]) or args[2] > MAX_RUNS:
+        raise ConfigError(f"sweep: grid.{key}: {kind}(a, b, n) needs 1 <= n <= {MAX_RUNS:,}, "
+                          f"got {value!r}")
+    with np.errstate(over="ignore"):
+        points = np.linspace(args[0], args[1], int(args[2]))
+        if kind == "logspace":
+            points = 10.0 ** points
+    if not np.isfinite(points).all():
+        raise ConfigError(f"sweep: grid.{key}: {value!r} gives values that are not finite "
+                          "(10^a overflows past 10^308)")
     return [float(f"{p:.6g}") for p in points]  # 6 significant digits: readable, stable ids
 
 
 def _numbers(key: str, text: str) -> list[float]:
     try:
-        return [float(part) for part in text.split(",")]
+        values = [float(part) for part in text.split(",")]
     except ValueError:
         raise ConfigError(f"sweep: {key}: arguments must be numbers, got {text!r}") from None
+    if not all(math.isfinite(v) for v in values):
+        raise ConfigError(f"sweep: {key}: arguments must be finite numbers, got {text!r}")
+    return values
 
 
 def _sample(key: str, text: str, rng: random.Random) -> float:
@@ -135,24 +156,52 @@ def _sample(key: str, text: str, rng: random.Random) -> float:
 def load_sweep_spec(path: str | Path) -> tuple[SweepSpec, dict[str, Any]]:
     """The spec and its base experiment data (base file, then `config` overrides)."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"sweep: no such file {str(path)!r}")
+    raw = read_yaml(path, "sweep")
+    if raw is None:
+        raise ConfigError(f"sweep: {path} is empty; a sweep needs at least a grid, zip or "
+                          "random block (docs/sweeps.md)")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"sweep: {path} must hold a mapping of keys, got {type(raw).__name__}")
     try:
-        spec = SweepSpec.model_validate(yaml.safe_load(path.read_text()) or {})
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"sweep: {path} is not valid YAML ({exc.__class__.__name__})") from None
+        spec = SweepSpec.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"])
+        key = ".".join(str(p) for p in first["loc"]) or "sweep"
         raise ConfigError(f"sweep: {path.name}: {key}: {first['msg']}") from None
     data: dict[str, Any] = {}
     if spec.base:
         base = (path.parent / spec.base).resolve()
-        if not base.is_file():
-            raise ConfigError(f"sweep: base: no such file {str(base)!r}")
-        data = yaml.safe_load(base.read_text()) or {}
+        data = read_yaml(base, "sweep: base") or {}
+        if not isinstance(data, dict):
+            raise ConfigError(f"sweep: base: {base} must hold a mapping of keys, got "
+                              f"{type(data).__name__}")
     data = _merge(data, spec.config)
+    check_axes(spec)
     return spec, data
+
+
+# Keys a sweep sets itself for every run: an axis over them would collapse its points.
+RESERVED = ("cohort.seed", "cohort.members", "name", "out_dir")
+MAX_RUNS = 100_000
+
+
+def check_axes(spec: SweepSpec) -> None:
+    """Refuse axes that would silently collapse points: a reserved key (use `seeds:` for
+    seeds), or one key in two blocks."""
+    blocks = {"grid": list(spec.grid), "zip": list(spec.zip),
+              "random.keys": list(spec.random.keys) if spec.random else []}
+    seen: dict[str, str] = {}
+    for block, keys in blocks.items():
+        for key in keys:
+            if key in RESERVED or key.startswith(("cohort.seed.", "cohort.members.")):
+                hint = " (use `seeds: N` for seeds)" if key.startswith("cohort.seed") else ""
+                raise ConfigError(f"sweep: {block}.{key}: the sweep sets this key itself for "
+                                  f"every run, so it cannot be swept{hint}; reserved: "
+                                  f"{', '.join(RESERVED)}")
+            if key in seen:
+                raise ConfigError(f"sweep: {key} is swept in both {seen[key]} and {block}; "
+                                  "give each key one place")
+            seen[key] = block
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -181,6 +230,10 @@ def points(spec: SweepSpec) -> list[tuple[tuple[str, Any], ...]]:
         rng = random.Random(spec.random.seed)
         axes.append([tuple((k, _sample(k, d, rng)) for k, d in spec.random.keys.items())
                      for _ in range(spec.random.n)])
+    total = math.prod(len(axis) for axis in axes) * max(1, spec.seeds)
+    if total > MAX_RUNS:
+        raise ConfigError(f"sweep: {total:,} runs (grid x zip x random x seeds) is more than "
+                          f"{MAX_RUNS:,}; split the sweep")
     return [tuple(kv for part in combo for kv in part) for combo in itertools.product(*axes)]
 
 

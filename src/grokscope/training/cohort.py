@@ -109,6 +109,7 @@ class Cohort:
         self.stream = MemberBatchStream(self.masks, batches, seeds) if batches[0] else None
         self._full = None if batches[0] else full_batch(self.masks)
         self._plan_evaluation()
+        self.frozen: list[int] = []  # members whose loss diverged: no longer updated
         check_probes(config.probes, self)  # fail before training, not at the first probe step
 
     def _plan_evaluation(self) -> None:
@@ -209,7 +210,28 @@ class Cohort:
             loss.sum().backward()
         if staged:
             torch.autograd.backward(list(prepared.values()), [leaves[k].grad for k in prepared])
+        if not self.frozen:
+            self.optimizer.step()
+            return
+        rows = torch.tensor(self.frozen, device=self.device)
+        kept = [(t, t[rows].clone()) for t in self._member_state()]
         self.optimizer.step()
+        with torch.no_grad():
+            for tensor, value in kept:
+                tensor[rows] = value
+
+    def _member_state(self) -> list[torch.Tensor]:
+        """Every tensor with a member axis that a step changes: weights, optimizer state."""
+        out = list(self.model.parameters())
+        for value in self.optimizer.state_dict().values():
+            if isinstance(value, list):
+                out += [v for v in value if isinstance(v, torch.Tensor)]
+        return out
+
+    def freeze(self, members: list[int]) -> None:
+        """Stop updating these members (their loss diverged); the others are untouched, since
+        no computation mixes members."""
+        self.frozen = sorted(set(self.frozen) | set(members))
 
     def objective(self, indices: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         """The training objective on per-member rows `(E, n)` with loss weights `(E, n)`, in
@@ -270,6 +292,7 @@ class Cohort:
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "stream": self.stream.state_dict() if self.stream else None,
+            "frozen": list(self.frozen),
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -277,3 +300,4 @@ class Cohort:
         self.optimizer.load_state_dict(state["optimizer"])
         if self.stream is not None:
             self.stream.load_state_dict(state["stream"])
+        self.frozen = [int(k) for k in state.get("frozen", [])]

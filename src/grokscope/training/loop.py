@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import torch
 
 from grokscope.probes.measure import ProbeSet
@@ -56,6 +57,9 @@ def train(cohort: Cohort, store: RunStore, on_log: OnLog | None = None,
         for (step, _), values in zip(pending, host, strict=True):
             columns = dict(zip(names, values, strict=True))
             log.add(step, **columns)
+            diverged = ~(np.isfinite(columns["train_loss"]) & np.isfinite(columns["test_loss"]))
+            if diverged.any():
+                cohort.freeze(np.flatnonzero(diverged).tolist())
             if on_log:
                 on_log(step, {k: v.tolist() for k, v in columns.items()})
         pending.clear()
@@ -87,4 +91,4 @@ def train(cohort: Cohort, store: RunStore, on_log: OnLog | None = None,
 
 
 def _checkpoint(cohort: Cohort, step: int) -> dict[str, Any]:
-    return {"step": step, "cohort": cohort.state_dict(), "torch": torch.__version__}
+    return {"step": step, "cohort": cohort.state_dict(), "torch": str(torch.__version__)}
