@@ -7,10 +7,12 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
+import click
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from typer.core import TyperGroup
 
 from grokscope.errors import ConfigError
 
@@ -42,21 +44,21 @@ def _show_warning(message: Warning | str, category: type[Warning], filename: str
                                highlight=False, soft_wrap=True)
 
 
-class _App(typer.Typer):
-    """Typer, with a last line of defence: a ConfigError or an OS error (a missing folder, a
-    read-only disk) that a command did not catch is still one line and exit code 2."""
+class _Group(TyperGroup):
+    """The command group, with a last line of defence: a ConfigError or an OS error (a missing
+    folder, a read-only disk) that a command did not catch is still one line and exit 2."""
 
-    def __call__(self, *args: object, **kwargs: object) -> object:
+    def invoke(self, ctx: click.Context) -> object:
         warnings.showwarning = _show_warning
         try:
-            return super().__call__(*args, **kwargs)
+            return super().invoke(ctx)
         except (ConfigError, OSError) as exc:
             _say_error(exc)
-            raise SystemExit(2) from None
+            raise typer.Exit(code=2) from None
 
 
-app = _App(add_completion=False, no_args_is_help=True,
-           help="Reproduce, measure and explain grokking.")
+app = typer.Typer(cls=_Group, add_completion=False, no_args_is_help=True,
+                  help="Reproduce, measure and explain grokking.")
 
 
 @app.command()

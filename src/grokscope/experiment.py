@@ -122,15 +122,19 @@ def run_experiment(config: ExperimentConfig, run_dir: str | Path | None = None,
 def finished_events(store: RunStore, config: ExperimentConfig | None = None,
                     redetect: bool = False) -> dict[str, Any] | None:
     """events.json of a finished run (None if unfinished), detected again first when asked
-    to or when an older detector wrote it; `config` defaults to the run's own."""
+    to or when an older detector wrote it; `config` defaults to the run's own. What a crash
+    can leave beside finished results (a temporary file, a missing figure) is repaired."""
     events = store.read_events()
     if not events or not events.get("finished"):
         return None
-    if redetect or events.get("detector_version", 1) != DETECTOR_VERSION:
+    stale = redetect or events.get("detector_version", 1) != DETECTOR_VERSION
+    if not (stale or store.temp_files() or not store.curves_path.is_file()):
+        return events
+    with DirLock(store.path, "run"):
+        store.clean_temp()
         config = config or load_run(store.path)[0]
-        events = finalize(store, config, None, events.get("train_seconds"))
-    elif not store.curves_path.is_file():  # a crash between events.json and the figure
-        config = config or load_run(store.path)[0]
+        if stale:
+            return finalize(store, config, None, events.get("train_seconds"))
         plot_curves(store.load_metrics(), events["members"], store.curves_path,
                     title=f"{config.name}: {describe(config)}")
     return events

@@ -16,6 +16,7 @@ from types import TracebackType
 from grokscope.errors import ConfigError
 
 LOCK_NAME = ".grokscope.lock"
+_HELD: dict[Path, int] = {}  # folders this process holds: a nested DirLock is a no-op
 
 
 def lock_holder(folder: Path) -> int | None:
@@ -49,6 +50,9 @@ class DirLock:
 
     def __enter__(self) -> DirLock:
         self.folder.mkdir(parents=True, exist_ok=True)
+        key = self.folder.resolve()
+        if _HELD.get(key) == os.getpid():
+            return self
         fd = os.open(self.folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -60,12 +64,13 @@ class DirLock:
                               f"it to end (or stop it), then run this again") from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        self.fd = fd
+        self.fd, _HELD[key] = fd, os.getpid()
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> None:
         if self.fd >= 0:
+            _HELD.pop(self.folder.resolve(), None)
             os.ftruncate(self.fd, 0)
             fcntl.flock(self.fd, fcntl.LOCK_UN)
             os.close(self.fd)

@@ -110,8 +110,9 @@ class RunStore:
         if self.path.exists() and not self.path.is_dir():
             raise ConfigError(f"run: {self.path} is a file, not a directory; give a run "
                               "directory (--out) that is new, empty or a grokscope run")
-        if self.path.is_dir() and any(self.path.iterdir()) and not self.is_run():
-            shown = ", ".join(self.foreign_entries()[:5])
+        foreign = [] if self.marker_path.is_file() else self.foreign_entries()
+        if foreign:
+            shown = ", ".join(foreign[:5])
             raise ConfigError(f"run: {self.path} is not a grokscope run directory (it holds "
                               f"{shown}); give a new or empty directory (--out, or --set "
                               "name=...)")
@@ -142,10 +143,14 @@ class RunStore:
             if entry.name not in (MARKER, LOCK_NAME):
                 remove_file(entry)
 
+    def temp_files(self) -> list[Path]:
+        """Temporary files of interrupted writes, in the run and its parts folders."""
+        return [p for folder in (self.path, self.parts_dir, self.spectra_parts_dir)
+                for p in temp_files(folder)]
+
     def clean_temp(self) -> list[Path]:
         """Remove temporary files of interrupted writes (call it holding the run's lock)."""
-        found = [p for folder in (self.path, self.parts_dir, self.spectra_parts_dir)
-                 for p in temp_files(folder)]
+        found = self.temp_files()
         for path in found:
             remove_file(path)
         return found
