@@ -91,12 +91,10 @@ def run(
 @app.command()
 def show(run_dir: Annotated[Path, typer.Argument(help="a run directory")]) -> None:
     """Print the per-member grokking events of a run."""
-    from grokscope.experiment import finished_events
-    from grokscope.store import RunStore
+    from grokscope.experiment import finished_events, load_run
 
-    store = RunStore(run_dir)
     try:
-        store.read_config()
+        _, store = load_run(run_dir)
         events = finished_events(store) or store.read_events()
     except ConfigError as exc:
         _fail(exc)

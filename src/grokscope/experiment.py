@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 
 from grokscope.config import ExperimentConfig, dump_config, parse_config
 from grokscope.detection import DETECTOR_VERSION, detect
@@ -24,6 +23,7 @@ from grokscope.training.cohort import Cohort
 from grokscope.training.loop import train
 from grokscope.training.members import resolve_members
 from grokscope.training.progress import RunProgress
+from grokscope.yamlio import parse_yaml
 
 
 @dataclass
@@ -50,13 +50,9 @@ class RunConflict(ConfigError):
 def _training_part(config_text: str, source: Path | None = None) -> dict[str, Any]:
     """The resolved training settings of a stored config. Parsed with the current schema, so
     a field added to grokscope since (with its default) does not orphan an older run."""
-    try:
-        data = parse_config(yaml.safe_load(config_text)).model_dump(mode="json")
-    except (yaml.YAMLError, ConfigError) as exc:
-        if source is None:
-            raise
-        raise ConfigError(f"run: {source} is corrupt or no longer valid ({str(exc)[:120]}); "
-                          "restore it, or retrain with --overwrite") from None
+    config = parse_config(parse_yaml(config_text)) if source is None else \
+        _parse_stored(config_text, source)
+    data = config.model_dump(mode="json")
     return {k: v for k, v in data.items() if k not in ANALYSIS_KEYS + LOCATION_KEYS}
 
 
@@ -88,7 +84,7 @@ def _prepare(store: RunStore, config_text: str, overwrite: bool) -> bool:
 
 
 def _analysis(config_text: str) -> dict[str, Any]:
-    data = yaml.safe_load(config_text)
+    data = parse_yaml(config_text)
     return {k: data.get(k) for k in ANALYSIS_KEYS} if isinstance(data, dict) else {}
 
 
@@ -203,9 +199,17 @@ def describe(config: ExperimentConfig) -> str:
 def load_run(path: str | Path) -> tuple[ExperimentConfig, RunStore]:
     """The config and store of an existing run directory."""
     store = RunStore(path)
-    text = store.read_config()
+    return _parse_stored(store.read_config(), store.config_path), store
+
+
+def _parse_stored(text: str, source: Path) -> ExperimentConfig:
+    """A run's own config.yaml, or a one-line error saying it is damaged."""
     try:
-        return parse_config(yaml.safe_load(text)), store
-    except (yaml.YAMLError, ConfigError) as exc:
-        raise ConfigError(f"run: {store.config_path} is corrupt or no longer valid "
-                          f"({str(exc)[:120]}); restore it, or retrain with --overwrite") from None
+        data = parse_yaml(text, str(source))
+        if not isinstance(data, dict):
+            raise ConfigError("not a mapping")
+        return parse_config(data)
+    except ConfigError as exc:
+        reason = str(exc).replace(str(source), "").strip(" :")[:120]
+        raise ConfigError(f"run: {source} is corrupt or no longer valid ({reason}); restore "
+                          "it, or retrain with --overwrite") from None

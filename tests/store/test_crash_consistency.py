@@ -19,7 +19,6 @@ from conftest import TINY, merge
 from grokscope.config import parse_config
 from grokscope.experiment import run_experiment
 from grokscope.store import RunStore
-from grokscope.store.atomic import temp_files
 from grokscope.sweep.run import run_sweep
 
 pytestmark = pytest.mark.slow
@@ -49,7 +48,7 @@ def assert_same_run(path, reference):
     for name, value in want.load_checkpoint()["cohort"]["model"].items():
         assert torch.equal(weights[name], value), name
     assert got.curves_path.is_file()
-    assert not temp_files(got.path) and not got.parts_dir.exists()
+    assert not list(got.path.glob(".*.tmp-*")) and not got.parts_dir.exists()
 
 
 @pytest.fixture(scope="module")

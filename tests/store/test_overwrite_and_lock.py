@@ -17,7 +17,6 @@ from grokscope.config import parse_config
 from grokscope.errors import ConfigError
 from grokscope.experiment import run_experiment
 from grokscope.store import RunStore
-from grokscope.store.lock import DirLock, lock_holder
 
 runner = CliRunner()
 
@@ -103,6 +102,8 @@ def test_name_dot_overwrite_leaves_the_other_runs(tmp_path, tiny_config):
 def test_a_second_process_on_the_same_run_is_refused_in_one_line(tmp_path):
     """Tried: a second `grokscope run` 2-5 s after the first: both exited 0 with duplicate
     rows."""
+    from grokscope.store.lock import DirLock, lock_holder  # noqa: F401
+
     config = _config_file(tmp_path, train={"steps": 100000, "checkpoint_every": 50})
     command = [sys.executable, "-m", "grokscope.cli", "run", str(config), "--out",
                str(tmp_path / "run"), "--no-progress"]
@@ -125,6 +126,8 @@ def test_a_second_process_on_the_same_run_is_refused_in_one_line(tmp_path):
 
 
 def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path, tiny_config):
+    from grokscope.store.lock import DirLock, lock_holder  # noqa: F401
+
     folder = tmp_path / "run"
     dead = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"],
                             stdin=subprocess.PIPE)
@@ -137,6 +140,8 @@ def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path, tiny_config):
 
 
 def test_the_lock_is_released_on_an_exception(tmp_path):
+    from grokscope.store.lock import DirLock, lock_holder  # noqa: F401
+
     with pytest.raises(RuntimeError), DirLock(tmp_path, "run"):
         assert lock_holder(tmp_path) == os.getpid()
         raise RuntimeError

@@ -26,7 +26,8 @@ def plot_curves(table: pa.Table, events: list[dict], path: Path, title: str = ""
     alpha = 1.0 if n_members <= 10 else 0.35
     fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(12, 4.5), constrained_layout=True)
     for member, ev in enumerate(events):
-        c = curves(table, member)
+        c = {k: np.where(np.isfinite(v), v, np.nan) if k != "steps" else v  # a diverged
+             for k, v in curves(table, member).items()}  # member: its finite part only
         keep = c["steps"] > 0  # log axis
         steps = c["steps"][keep]
         label = f"member {member}: {ev.get('verdict', '?')}"
@@ -41,7 +42,10 @@ def plot_curves(table: pa.Table, events: list[dict], path: Path, title: str = ""
                 ax.axvline(ev["alpha1"], color=colors[member], lw=1.2, alpha=alpha)
     ax_acc.set(xscale="log", ylim=(-0.02, 1.02), xlabel="step", ylabel="accuracy",
                title="accuracy (test solid, train dashed)")
-    ax_loss.set(xscale="log", yscale="log", xlabel="step", ylabel="loss",
+    drawn = [line.get_ydata() for line in ax_loss.get_lines()]
+    positive = any(np.any(np.asarray(y, float) > 0) for y in drawn)  # NaN compares False
+    ax_loss.set(xscale="log", yscale="log" if positive else "linear", xlabel="step",
+                ylabel="loss",
                 title="loss  (⋮ memorized α0, | grokked α1)")
     if n_members <= 10:
         ax_acc.legend(fontsize=8, loc="best")
