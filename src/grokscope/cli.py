@@ -144,6 +144,39 @@ def plot(
 
 
 @app.command()
+def doctor(
+    path: Annotated[Path, typer.Argument(help="a run or sweep directory")],
+    repair: Annotated[bool, typer.Option(help="fix what can be fixed without touching "
+                                              "completed results")] = False,
+) -> None:
+    """Check a run or sweep directory for what a crash can leave (temporary files, merged
+    parts, a missing figure, an unreadable checkpoint); --repair fixes it. Exit 1 while a
+    problem remains."""
+    from grokscope.store.doctor import check
+
+    try:
+        findings = check(path, repair=repair)
+    except ConfigError as exc:
+        _fail(exc)
+    if not findings:
+        console.print(escape(f"{path}: healthy"))
+        return
+    table = Table(title=f"{escape(str(path))}: {len(findings)} findings")
+    for header in ("path", "problem", "repair", "done"):
+        table.add_column(header)
+    for f in findings:
+        where = str(f.path.relative_to(path)) if f.path.is_relative_to(path) else str(f.path)
+        table.add_row(escape(where or "."), escape(f.problem), escape(f.repair or "-"),
+                      "yes" if f.repaired else "-")
+    console.print(table)
+    left = [f for f in findings if f.open]
+    if left and not repair and any(f.repair for f in left):
+        console.print("run again with --repair to apply the repairs")
+    if left:
+        raise typer.Exit(code=1)
+
+
+@app.command()
 def tasks() -> None:
     """List the tasks (with their operations) and the split policies."""
     from grokscope.tasks import OPERATION_LISTS, SPLITS, TASKS

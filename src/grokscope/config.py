@@ -346,7 +346,8 @@ def _most_specific(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     reports both, but only the branch matching the value's shape says what is wrong.
     """
     def field(e: dict[str, Any]) -> str:
-        return str(e["loc"][0]) + "." + str(e["loc"][1] if len(e["loc"]) > 1 else "")
+        loc = e["loc"]
+        return ".".join(str(part) for part in loc[:2])
 
     specific = {field(e) for e in errors if not e["type"].endswith("_type")}
     return [e for e in errors if not (e["type"].endswith("_type") and field(e) in specific)]
@@ -357,7 +358,7 @@ def parse_config(data: dict[str, Any]) -> ExperimentConfig:
     try:
         return ExperimentConfig.model_validate(data)
     except ValidationError as exc:
-        lines = [_format_error(e) for e in _most_specific(exc.errors())]
+        lines = [" ".join(_format_error(e).split()) for e in _most_specific(exc.errors())]
         raise ConfigError("config error: " + "; ".join(dict.fromkeys(lines))) from None
 
 

@@ -65,18 +65,22 @@ def _size(value: Any, memo: dict[int, int]) -> int:
 def parse_yaml(text: str, source: str = "YAML") -> Any:
     """YAML text to Python values, or a one-line ConfigError naming `source`."""
     loader_class = type("Loader", (_Loader,), {"source": source})
-    loader = loader_class(text)
+    loader = None
     try:
+        loader = loader_class(text)
         data = loader.get_single_data()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or exc.__class__.__name__
+        problem = getattr(exc, "problem", None) or getattr(exc, "reason", None) or \
+            exc.__class__.__name__
+        problem = " ".join(str(problem).split())
         raise ConfigError(f"{source} is not valid YAML{where} ({problem})") from None
     except RecursionError:
         raise ConfigError(f"{source}: YAML nested too deeply") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if _size(data, {}) > MAX_VALUES:
         raise ConfigError(f"{source}: YAML expands to more than {MAX_VALUES:,} values (aliases "
                           "referring to aliases?); write the values out")

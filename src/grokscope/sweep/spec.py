@@ -181,7 +181,7 @@ def load_sweep_spec(path: str | Path) -> tuple[SweepSpec, dict[str, Any]]:
 
 
 # Keys a sweep sets itself for every run: an axis over them would collapse its points.
-RESERVED = ("cohort.seed", "cohort.members", "name", "out_dir")
+RESERVED = ("cohort", "cohort.seed", "cohort.members", "name", "out_dir")
 MAX_RUNS = 100_000
 
 
@@ -246,6 +246,8 @@ def expand_runs(spec: SweepSpec, base: dict[str, Any], out_dir: str = "runs") ->
             for key, value in point:
                 set_dotted(data, key, value)
             cohort = data.setdefault("cohort", {})
+            if not isinstance(cohort, dict):
+                raise ConfigError(f"sweep: config.cohort must be a section, got {cohort!r}")
             cohort["seed"], cohort["members"] = seed, 1
             data["name"], data["out_dir"] = spec.name, out_dir
             try:
