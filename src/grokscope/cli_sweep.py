@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from grokscope.errors import ConfigError
+from grokscope.store.atomic import write_text_atomic
 
 Where = Annotated[list[str] | None, typer.Option(
     help="keep only runs with KEY=VALUE (repeatable), e.g. optim.weight_decay=1")]
@@ -76,8 +77,7 @@ def register(app: typer.Typer, console: Console, fail: Callable[[Exception], Non
             shown.add_row(*[_cell(v) for v in row])
         console.print(shown)
         if csv:
-            csv.parent.mkdir(parents=True, exist_ok=True)
-            frame.to_csv(csv, index=False)
+            write_text_atomic(csv, frame.to_csv(index=False))
             console.print(escape(f"wrote {csv}"))
 
     @app.command()

@@ -68,6 +68,10 @@ def _prepare(store: RunStore, config_text: str, overwrite: bool) -> bool:
         store.remove()
     store.claim()
     store.clean_temp()
+    if not store.has_config() and _trained_anything(store):
+        raise ConfigError(f"run: {store.path} holds training files but no config.yaml, so "
+                          "they cannot be checked against this config; restore config.yaml, "
+                          "or pass --overwrite to start again")
     if not store.has_config() or not _trained_anything(store):
         store.write_config(config_text)  # nothing trained yet: a corrected config just goes in
         return False

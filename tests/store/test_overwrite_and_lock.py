@@ -168,3 +168,28 @@ def test_a_config_refused_after_its_folder_was_made_does_not_block_the_fix(tmp_p
         run_experiment(bad, tmp_path / "run", progress=False)
     good = tiny_config(train={"steps": 20})
     assert run_experiment(good, tmp_path / "run", progress=False).seconds > 0
+
+
+def test_two_sweeps_on_one_folder_are_refused(tmp_path):
+    """Tried: two sweeps on one --out duplicated rows in every cohort."""
+    from grokscope.sweep.run import run_sweep
+
+    spec = tmp_path / "s.yaml"
+    spec.write_text(yaml.safe_dump({"config": merge(TINY, {"train": {"steps": 20}}),
+                                    "grid": {"optim.lr": [0.01]}}))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from pathlib import Path; "
+         "from grokscope.store.lock import DirLock; DirLock(Path(sys.argv[1]), 'sweep')"
+         ".__enter__(); print('held', flush=True); time.sleep(120)", str(tmp_path / "sw")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(ConfigError, match=f"sweep .* is being trained by process "
+                                              f"{holder.pid}"):
+            run_sweep(spec, tmp_path / "sw", max_members=1, progress=False)
+        assert not (tmp_path / "sw" / "cohorts").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    plan, table = run_sweep(spec, tmp_path / "sw", max_members=1, progress=False)
+    assert len(table) == 1

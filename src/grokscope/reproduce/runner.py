@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import math
 import statistics
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from grokscope.report.reproduction import plot_settings, plot_shift, plot_steps_
 from grokscope.reproduce.expect import Check, check
 from grokscope.reproduce.spec import ReproductionSpec, expand, load_spec
 from grokscope.store import RunStore
+from grokscope.store.atomic import write_text_atomic
 from grokscope.store.metrics import split_matrix
 from grokscope.training.cohort import resolve_device
 from grokscope.training.members import resolve_members, select_members
@@ -231,7 +233,8 @@ def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text_atomic(path, text.getvalue())

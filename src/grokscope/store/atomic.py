@@ -58,6 +58,12 @@ def remove_file(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
+def move(path: Path, target: Path) -> None:
+    """Rename `path` to `target` (same folder: atomic)."""
+    fault_point("rename", target)
+    os.replace(path, target)
+
+
 def remove_empty_dir(path: Path) -> bool:
     """Remove `path` if it is an empty folder; False (and nothing removed) otherwise."""
     if not path.is_dir() or any(path.iterdir()):

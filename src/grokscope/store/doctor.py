@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grokscope.errors import ConfigError
-from grokscope.store.atomic import remove_file, temp_files
+from grokscope.store.atomic import move, remove_empty_dir, remove_file, temp_files
 from grokscope.store.lock import DirLock, lock_holder
 from grokscope.store.run_dir import RunStore
 
@@ -57,7 +57,7 @@ def _run_findings(store: RunStore) -> list[tuple[Finding, object]]:
         out.append((Finding(store.checkpoint_path, "checkpoint cannot be loaded" + (
             "" if finished else " (the run will restart from step 0)"),
             f"move it aside to {aside.name}"),
-            lambda aside=aside: store.checkpoint_path.rename(aside)))
+            lambda aside=aside: move(store.checkpoint_path, aside)))
     try:
         table = store.load_metrics()
     except ConfigError as exc:
@@ -133,8 +133,8 @@ def _check_sweep(path: Path, repair: bool) -> list[Finding]:
             if repair and not store.foreign_entries() and lock_holder(folder) is None:
                 store.remove()
                 for leftover in folder.iterdir():
-                    leftover.unlink()
-                folder.rmdir()
+                    remove_file(leftover)
+                remove_empty_dir(folder)
                 finding.repaired = True
             findings.append(finding)
             continue

@@ -135,12 +135,15 @@ class RunStore:
             raise ConfigError(f"--overwrite: {self.path} holds files grokscope did not write "
                               f"({', '.join(foreign[:5])}); nothing was deleted. Move them "
                               "out, or run somewhere else")
+        # results first, config.yaml and the marker last: a kill half-way leaves either the
+        # config with what is left of its results, or nothing trained at all
+        last = {"config.yaml": 1, MARKER: 2, LOCK_NAME: 3}
         for folder in OWN_FOLDERS:
             for part in sorted((self.path / folder).glob("*")):
                 remove_file(part)
             remove_empty_dir(self.path / folder)
-        for entry in sorted(self.path.iterdir()):  # the marker last: a crash keeps it
-            if entry.name not in (MARKER, LOCK_NAME):
+        for entry in sorted(self.path.iterdir(), key=lambda p: (last.get(p.name, 0), p.name)):
+            if entry.name != LOCK_NAME:
                 remove_file(entry)
 
     def temp_files(self) -> list[Path]:
