@@ -114,3 +114,33 @@ def test_a_new_axis_keeps_the_finished_runs_and_fills_their_value(tmp_path):
     assert len(plan.finished) == 2 and sum(len(c.runs) for c in plan.cohorts) == 2
     assert sorted(table["optim.weight_decay"]) == [0.1, 0.1, 1.0, 1.0]  # old runs: from config
     assert table.groupby("optim.weight_decay")["seed"].apply(sorted).tolist() == [[0, 1], [0, 1]]
+
+
+def test_a_moved_unfinished_sweep_resumes_where_it_is(tmp_path, monkeypatch):
+    """Defect 9 of the data-safety issue: a moved or copied sweep directory was refused as 'a
+    different config' (out_dir was part of the comparison), with a message naming options
+    `grokscope sweep` does not have."""
+    import shutil
+
+    from grokscope.training import loop
+
+    spec = _spec(tmp_path)
+    original = loop.train
+
+    def crash(cohort, store, **kwargs):
+        def at_30(step, values):
+            if step == 30:
+                raise Crash
+        return original(cohort, store, at_30)
+
+    monkeypatch.setattr("grokscope.experiment.train", crash)
+    with pytest.raises(Crash):
+        run_sweep(spec, tmp_path / "first", max_members=32, progress=False)
+    monkeypatch.setattr("grokscope.experiment.train", original)
+    shutil.copytree(tmp_path / "first", tmp_path / "moved")
+    plan, _ = plan_sweep(spec, tmp_path / "moved", max_members=32)
+    assert len(plan.resumed) == 1
+    _, table = run_sweep(spec, tmp_path / "moved", max_members=32, progress=False)
+    _, reference = run_sweep(spec, tmp_path / "reference", max_members=32, progress=False)
+    assert _rows(table.drop(columns=["cohort"])).equals(
+        _rows(reference.drop(columns=["cohort"])))
