@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 from grokscope.errors import ConfigError
 from grokscope.probes.config import PROBE_CONFIGS, ProbeConfig
 from grokscope.schema import Seed, Strict
-from grokscope.yamlio import parse_yaml, read_yaml
+from grokscope.yamlio import parse_yaml, read_mapping
 
 PositiveFloat = Annotated[float, Field(gt=0)]
 Fraction = Annotated[float, Field(gt=0, lt=1)]
@@ -389,14 +389,8 @@ def set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
     """Load a YAML experiment file, apply `--set` overrides, validate."""
-    data = read_yaml(path, "config")
-    if data is None:
-        raise ConfigError(f"config: {path} is empty; write at least the keys you mean (every "
-                          "key has a default: docs/config.md), e.g. `task: {name: modular}`")
-    if not isinstance(data, dict):
-        raise ConfigError(f"config: {path} must hold a mapping of keys, got {type(data).__name__}")
-    if any(not isinstance(k, str) for k in data):
-        raise ConfigError(f"config: {path}: every top-level key must be text")
+    data = read_mapping(path, "config", "write at least the keys you mean (every key has a "
+                        "default: docs/config.md), e.g. `task: {name: modular}`")
     return parse_config(apply_overrides(data, overrides or []))
 
 

@@ -102,3 +102,19 @@ def read_yaml(path: str | Path, what: str = "config") -> Any:
     if "\x00" in text:
         raise ConfigError(f"{what}: {path} is a binary file, not YAML")
     return parse_yaml(text, f"{what}: {path}")
+
+
+def read_mapping(path: str | Path, what: str, empty: str | None = None) -> dict[str, Any]:
+    """A YAML file that must hold a mapping with text keys. An empty file is an error whose
+    hint is `empty` (None: an empty file is an empty mapping)."""
+    data = read_yaml(path, what)
+    if data is None:
+        if empty is not None:
+            raise ConfigError(f"{what}: {path} is empty; {empty}")
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{what}: {path} must hold a mapping of keys, got "
+                          f"{type(data).__name__}")
+    if any(not isinstance(k, str) for k in data):
+        raise ConfigError(f"{what}: {path}: every top-level key must be text")
+    return data

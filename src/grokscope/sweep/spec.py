@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from grokscope.config import ExperimentConfig, parse_config, set_dotted
 from grokscope.errors import ConfigError
-from grokscope.yamlio import read_yaml
+from grokscope.yamlio import read_mapping
 
 GENERATOR = re.compile(r"^\s*(linspace|logspace|range|uniform|loguniform)\((.*)\)\s*$")
 
@@ -156,12 +156,8 @@ def _sample(key: str, text: str, rng: random.Random) -> float:
 def load_sweep_spec(path: str | Path) -> tuple[SweepSpec, dict[str, Any]]:
     """The spec and its base experiment data (base file, then `config` overrides)."""
     path = Path(path)
-    raw = read_yaml(path, "sweep")
-    if raw is None:
-        raise ConfigError(f"sweep: {path} is empty; a sweep needs at least a grid, zip or "
-                          "random block (docs/sweeps.md)")
-    if not isinstance(raw, dict):
-        raise ConfigError(f"sweep: {path} must hold a mapping of keys, got {type(raw).__name__}")
+    raw = read_mapping(path, "sweep", "a sweep needs at least a grid, zip or random block "
+                       "(docs/sweeps.md)")
     try:
         spec = SweepSpec.model_validate(raw)
     except ValidationError as exc:
@@ -171,10 +167,7 @@ def load_sweep_spec(path: str | Path) -> tuple[SweepSpec, dict[str, Any]]:
     data: dict[str, Any] = {}
     if spec.base:
         base = (path.parent / spec.base).resolve()
-        data = read_yaml(base, "sweep: base") or {}
-        if not isinstance(data, dict):
-            raise ConfigError(f"sweep: base: {base} must hold a mapping of keys, got "
-                              f"{type(data).__name__}")
+        data = read_mapping(base, "sweep: base")
     data = _merge(data, spec.config)
     check_axes(spec)
     return spec, data
