@@ -23,6 +23,7 @@ import time
 import torch
 
 from grokscope.config import load_config
+from grokscope.probes.callback import ProbeCallback
 from grokscope.probes.measure import PROBES, ProbeSet
 from grokscope.store import RunStore
 from grokscope.training.cohort import Cohort
@@ -48,7 +49,7 @@ def whole_run(config, probes) -> float:
     cohort = Cohort(config)
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
-        train(cohort, RunStore(folder))
+        train(cohort, RunStore(folder), [ProbeCallback(cohort)])
         return time.perf_counter() - start
 
 

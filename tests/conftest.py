@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import pytest
 import torch
 
 from grokscope.config import ExperimentConfig, parse_config
+from grokscope.config.paths import merge  # noqa: F401 - the tests' merge is the library's
+from grokscope.training.callbacks import Callback
 
 torch.set_num_threads(1)  # deterministic and fair on the 2-core CI machine
-
-
-def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(base)
-    for key, value in override.items():
-        same_kind = not isinstance(value, dict) or value.get("name") in (None, out.get(key, {}).get("name"))
-        if isinstance(value, dict) and isinstance(out.get(key), dict) and same_kind:
-            out[key] = merge(out[key], value)
-        else:
-            out[key] = value
-    return out
 
 
 TINY = {
@@ -43,3 +33,15 @@ def tiny_config():
         return parse_config(merge(TINY, override))
 
     return make
+
+
+class CrashAt(Callback):
+    """A callback that raises `error` when step `step`'s values reach the host: a crash
+    injected at the callback seam (the loop's own code is not touched)."""
+
+    def __init__(self, step: int, error: type[Exception]) -> None:
+        self.step, self.error = step, error
+
+    def on_host(self, step: int, values: dict) -> None:
+        if step == self.step:
+            raise self.error

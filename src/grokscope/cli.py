@@ -71,10 +71,11 @@ def run(
 ) -> None:
     """Train a cohort, detect grokking, and write the run directory (resumes if killed)."""
     from grokscope.config import load_config
-    from grokscope.experiment import run_experiment
 
     try:
-        cfg = load_config(config, set_ or [])
+        cfg = load_config(config, set_ or [])  # torch-free: a bad file fails in well under 1 s
+        from grokscope.experiment import run_experiment
+
         result = run_experiment(cfg, out, overwrite=overwrite, progress=progress)
     except ConfigError as exc:
         _fail(exc)

@@ -6,19 +6,22 @@ This is the Python API behind `grokscope run`; the CLI only parses arguments and
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from grokscope.config import ExperimentConfig, dump_config, parse_config
+from grokscope.config import ExperimentConfig, dump_config, identity, parse_config
 from grokscope.detection import DETECTOR_VERSION, detect
 from grokscope.errors import ConfigError
+from grokscope.probes.callback import ProbeCallback
 from grokscope.probes.spikes import spike_summary
 from grokscope.report import plot_curves
 from grokscope.store import RunStore, curves
 from grokscope.store.lock import DirLock
+from grokscope.training.callbacks import Callback
 from grokscope.training.cohort import Cohort
 from grokscope.training.loop import train
 from grokscope.training.members import resolve_members
@@ -37,23 +40,8 @@ class RunResult:
         return [m["verdict"] for m in self.events["members"]]
 
 
-# Keys that do not change what is trained: editing `detect` re-detects, never retrains; the
-# name and output folder say where a run is, not what it is (a moved run is the same run).
-ANALYSIS_KEYS = ("detect",)
-LOCATION_KEYS = ("name", "out_dir")
-
-
 class RunConflict(ConfigError):
     """The run directory holds a run trained with other settings."""
-
-
-def _training_part(config_text: str, source: Path | None = None) -> dict[str, Any]:
-    """The resolved training settings of a stored config. Parsed with the current schema, so
-    a field added to grokscope since (with its default) does not orphan an older run."""
-    config = parse_config(parse_yaml(config_text)) if source is None else \
-        _parse_stored(config_text, source)
-    data = config.model_dump(mode="json")
-    return {k: v for k, v in data.items() if k not in ANALYSIS_KEYS + LOCATION_KEYS}
 
 
 def _trained_anything(store: RunStore) -> bool:
@@ -61,13 +49,14 @@ def _trained_anything(store: RunStore) -> bool:
             or bool(store._parts(store.parts_dir)) or store.metrics_path.exists())
 
 
-def _prepare(store: RunStore, config_text: str, overwrite: bool) -> bool:
+def _prepare(store: RunStore, config: ExperimentConfig, overwrite: bool) -> bool:
     """Create or check the run directory (holding its lock); True when the stored events must
     be recomputed."""
     if overwrite:
         store.remove()
     store.claim()
     store.clean_temp()
+    config_text = dump_config(config)
     if not store.has_config() and _trained_anything(store):
         raise ConfigError(f"run: {store.path} holds training files but no config.yaml, so "
                           "they cannot be checked against this config; restore config.yaml, "
@@ -75,45 +64,44 @@ def _prepare(store: RunStore, config_text: str, overwrite: bool) -> bool:
     if not store.has_config() or not _trained_anything(store):
         store.write_config(config_text)  # nothing trained yet: a corrected config just goes in
         return False
-    stored = store.read_config()
-    if _training_part(stored, store.config_path) != _training_part(config_text):
+    stored = _parse_stored(store.read_config(), store.config_path)
+    if identity.training_view(stored) != identity.training_view(config):
         raise RunConflict(
             f"run: {store.path} holds a run with a different config; pass --overwrite to "
             f"replace it, or give this run another name (--set name=...)"
         )
-    if stored != config_text:  # only the analysis settings or the location changed
+    if store.read_config() != config_text:  # only the analysis settings or the location
         store.write_config(config_text)
-        return _analysis(stored) != _analysis(config_text)
+        return identity.analysis_view(stored) != identity.analysis_view(config)
     return False
 
 
-def _analysis(config_text: str) -> dict[str, Any]:
-    data = parse_yaml(config_text)
-    return {k: data.get(k) for k in ANALYSIS_KEYS} if isinstance(data, dict) else {}
-
-
 def run_experiment(config: ExperimentConfig, run_dir: str | Path | None = None,
-                   overwrite: bool = False, progress: bool = True) -> RunResult:
+                   overwrite: bool = False, progress: bool = True,
+                   callbacks: Sequence[Callback] = ()) -> RunResult:
     """Train (or resume, or just re-read) the run of `config` and return its events.
 
     The run lives in `run_dir` (default `<out_dir>/<name>`). Same config and a checkpoint:
     resume. Finished: nothing is trained again. The run's lock is held throughout, so a
-    second process on the same run fails at once with a one-line error.
+    second process on the same run fails at once with a one-line error. `callbacks`
+    (`grokscope.training.callbacks.Callback`) see every step of the training, after the
+    run's own (metric sink, probes, progress); see docs/extending.md.
     """
     store = RunStore(run_dir or Path(config.out_dir) / config.name)
     store.check_location()
     with DirLock(store.path, "run"):
-        redetect = _prepare(store, dump_config(config), overwrite)
+        redetect = _prepare(store, config, overwrite)
         events = finished_events(store, config, redetect)
         if events:
             return RunResult(store.path, events, 0.0)
         if config.train.threads:
             torch.set_num_threads(config.train.threads)
         cohort = Cohort(config)
+        probes = ProbeCallback(cohort)  # a probe the task cannot serve fails here
         t0 = time.perf_counter()
         with RunProgress(config.train.steps, cohort.n_members, config.detect,
                          enabled=progress) as bar:
-            train(cohort, store, on_log=bar.on_log, on_start=bar.on_start)
+            train(cohort, store, [probes, bar, *callbacks])
         seconds = time.perf_counter() - t0
         events = finalize(store, config, cohort, seconds)
     return RunResult(store.path, events, seconds)

@@ -5,14 +5,14 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from conftest import TINY, merge
+from conftest import TINY, CrashAt, merge
 from grokscope.cli import app
 from grokscope.config import parse_config
 from grokscope.errors import ConfigError
 from grokscope.experiment import run_experiment
+from grokscope.probes.callback import ProbeCallback
 from grokscope.store import RunStore
 from grokscope.store.metrics import probe_matrix, probe_names, spectrum_cube
-from grokscope.training import loop
 from grokscope.training.cohort import Cohort
 
 EVERY_20 = [
@@ -25,9 +25,10 @@ EVERY_20 = [
 SEEDS, LR = [11, 12, 13], [1e-2, 3e-3, 5e-3]
 
 
-def _run(tmp_path, name, **override):
+def _run(tmp_path, name, callbacks=(), **override):
     config = parse_config(merge(TINY, {"probes": EVERY_20, "train": {"steps": 40}, **override}))
-    return RunStore(run_experiment(config, tmp_path / name, progress=False).path)
+    return RunStore(run_experiment(config, tmp_path / name, progress=False,
+                                   callbacks=callbacks).path)
 
 
 def test_cohort_probe_values_equal_each_member_alone(tmp_path):
@@ -58,16 +59,8 @@ def test_probe_rows_survive_a_crash_exactly(tmp_path, monkeypatch):
     override = {"train": {"steps": 90, "checkpoint_every": 30}}
     reference = _run(tmp_path, "reference", **override)
 
-    def crash_at_70(step, values):
-        if step == 70:
-            raise Crash
-
-    original = loop.train
-    monkeypatch.setattr("grokscope.experiment.train",
-                        lambda cohort, store, **_: original(cohort, store, crash_at_70))
     with pytest.raises(Crash):
-        _run(tmp_path, "resumed", **override)
-    monkeypatch.setattr("grokscope.experiment.train", original)
+        _run(tmp_path, "resumed", callbacks=[CrashAt(70, Crash)], **override)
     resumed = _run(tmp_path, "resumed", **override)
     a, b = resumed.load_metrics(), reference.load_metrics()
     assert a.num_rows == b.num_rows and a.column_names == b.column_names
@@ -86,7 +79,7 @@ def test_probe_rows_survive_a_crash_exactly(tmp_path, monkeypatch):
 ])
 def test_probes_the_task_cannot_serve_fail_with_one_line(tiny_config, override, message):
     with pytest.raises(ConfigError) as error:
-        Cohort(tiny_config(**override))
+        ProbeCallback(Cohort(tiny_config(**override)))
     assert message in str(error.value) and "\n" not in str(error.value)
 
 

@@ -12,13 +12,12 @@ import torch
 import yaml
 from typer.testing import CliRunner
 
-from conftest import TINY, merge
+from conftest import TINY, CrashAt, merge
 from grokscope.cli import app
 from grokscope.config import parse_config
 from grokscope.errors import ConfigError
 from grokscope.experiment import run_experiment
 from grokscope.store import RunStore
-from grokscope.training import loop
 
 runner = CliRunner()
 
@@ -32,16 +31,8 @@ def _unfinished_run(path, monkeypatch, steps=60, crash_at=50):
     events."""
     config = parse_config(merge(TINY, {"train": {"steps": steps}}))
 
-    def crash(step, values):
-        if step == crash_at:
-            raise Crash
-
-    original = loop.train
-    monkeypatch.setattr("grokscope.experiment.train",
-                        lambda cohort, store, **_: original(cohort, store, crash))
     with pytest.raises(Crash):
-        run_experiment(config, path, progress=False)
-    monkeypatch.setattr("grokscope.experiment.train", original)
+        run_experiment(config, path, progress=False, callbacks=[CrashAt(crash_at, Crash)])
     return config
 
 

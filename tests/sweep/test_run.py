@@ -6,6 +6,7 @@ import pytest
 import yaml
 
 import grokscope
+from conftest import CrashAt
 from grokscope.sweep import run as sweep_run
 from grokscope.sweep.run import plan_sweep, run_sweep
 from grokscope.sweep.store import SweepStore
@@ -71,14 +72,11 @@ def test_a_killed_sweep_resumes_its_cohort_and_loses_no_finished_run(tmp_path, m
 
     original, state = loop.train, {"cohorts": 0}
 
-    def crash_in_second_cohort(cohort, store, **kwargs):
+    def crash_in_second_cohort(cohort, store, callbacks=()):
         state["cohorts"] += 1
         if state["cohorts"] == 2:
-            def crash(step, values):
-                if step == 30:
-                    raise Crash
-            return original(cohort, store, crash)
-        return original(cohort, store, **kwargs)
+            return original(cohort, store, [*callbacks, CrashAt(30, Crash)])
+        return original(cohort, store, callbacks)
 
     monkeypatch.setattr("grokscope.experiment.train", crash_in_second_cohort)
     with pytest.raises(Crash):
@@ -127,11 +125,8 @@ def test_a_moved_unfinished_sweep_resumes_where_it_is(tmp_path, monkeypatch):
     spec = _spec(tmp_path)
     original = loop.train
 
-    def crash(cohort, store, **kwargs):
-        def at_30(step, values):
-            if step == 30:
-                raise Crash
-        return original(cohort, store, at_30)
+    def crash(cohort, store, callbacks=()):
+        return original(cohort, store, [*callbacks, CrashAt(30, Crash)])
 
     monkeypatch.setattr("grokscope.experiment.train", crash)
     with pytest.raises(Crash):
@@ -144,3 +139,28 @@ def test_a_moved_unfinished_sweep_resumes_where_it_is(tmp_path, monkeypatch):
     _, reference = run_sweep(spec, tmp_path / "reference", max_members=32, progress=False)
     assert _rows(table.drop(columns=["cohort"])).equals(
         _rows(reference.drop(columns=["cohort"])))
+
+
+def test_a_detect_axis_is_refused_and_new_thresholds_redetect_without_training(tmp_path):
+    """Extension-seams issue: a sweep axis over detect.* silently vanished (two grid points,
+    one run id, one run trained and reported). It is refused in one line; a rerun of the
+    sweep with another detect value re-detects every finished run, training nothing."""
+    from grokscope.errors import ConfigError
+
+    axis = _spec(tmp_path, grid={"detect.delta": [0.01, 0.05]})
+    with pytest.raises(ConfigError, match="grid.detect.delta: detect settings change only"):
+        plan_sweep(axis, tmp_path / "out")
+    spec = {**SPEC, "grid": {"split.fraction": [0.3, 0.6]}, "seeds": 1}
+    _, first = run_sweep(_spec(tmp_path, **spec), tmp_path / "out", max_members=32,
+                         progress=False)
+    checkpoints = {f: (f / "checkpoint.pt").stat().st_mtime_ns
+                   for f in (tmp_path / "out" / "cohorts").iterdir()}
+    other = {**spec, "config": {**SPEC["config"], "detect": {"delta": 0.5}}}
+    plan, again = run_sweep(_spec(tmp_path, **other), tmp_path / "out", max_members=32,
+                            progress=False)
+    assert not plan.cohorts and len(plan.redetect) == 1 and len(plan.finished) == 2
+    assert len(again) == len(first) == 2
+    for folder, mtime in checkpoints.items():
+        assert (folder / "checkpoint.pt").stat().st_mtime_ns == mtime  # nothing retrained
+        assert yaml.safe_load((folder / "config.yaml").read_text())["detect"]["delta"] == 0.5
+        assert json.loads((folder / "events.json").read_text())["detector"]["delta"] == 0.5

@@ -11,11 +11,10 @@ import pytest
 import torch
 import yaml
 
-from conftest import TINY, merge
+from conftest import TINY, CrashAt, merge
 from grokscope.config import parse_config
 from grokscope.experiment import run_experiment
 from grokscope.store import RunStore
-from grokscope.training import loop
 
 
 def _rows(store: RunStore) -> list[tuple[int, int, str]]:
@@ -49,17 +48,10 @@ def test_crash_between_checkpoints_resumes_exactly(tmp_path, tiny_config, monkey
     config = tiny_config(train={"steps": 90, "checkpoint_every": 30, "batch_size": batch_size})
     run_experiment(config, tmp_path / "reference", progress=False)
 
-    def crash_at_70(step, values):
-        if step == 70:
-            raise Crash
-
-    original = loop.train
-    monkeypatch.setattr("grokscope.experiment.train",
-                        lambda cohort, store, **_: original(cohort, store, crash_at_70))
     with pytest.raises(Crash):
-        run_experiment(config, tmp_path / "resumed", progress=False)
+        run_experiment(config, tmp_path / "resumed", progress=False,
+                       callbacks=[CrashAt(70, Crash)])
     assert RunStore(tmp_path / "resumed").load_checkpoint()["step"] == 60
-    monkeypatch.setattr("grokscope.experiment.train", original)
     run_experiment(config, tmp_path / "resumed", progress=False)
     _assert_same_run(RunStore(tmp_path / "resumed"), RunStore(tmp_path / "reference"), 90, 10, 2)
 

@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import yaml
 
-from grokscope.config import ExperimentConfig
+from grokscope.config import ExperimentConfig, paths
 from grokscope.errors import ConfigError
 from grokscope.experiment import run_experiment
 from grokscope.report.reproduction import plot_settings, plot_shift, plot_steps_vs
@@ -153,9 +153,7 @@ def setting_values(spec: ReproductionSpec, cohorts: list[tuple[ExperimentConfig,
             if key in setting:
                 values[index] = setting[key]
                 continue
-            node: Any = data
-            for part in key.split("."):
-                node = node.get(part) if isinstance(node, dict) else None
+            node = paths.get(data, key)
             values[index] = node[position] if isinstance(node, list) else node
     return values
 

@@ -28,7 +28,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from grokscope.config import ExperimentConfig, apply_overrides, parse_config, set_dotted
+from grokscope.config import ExperimentConfig, apply_overrides, parse_config, paths, set_dotted
 from grokscope.errors import ConfigError
 from grokscope.reproduce.expect import Expectation
 from grokscope.training.members import PER_MEMBER_KEYS
@@ -125,7 +125,7 @@ def expand(spec: ReproductionSpec, quick: bool = False, name: str = "figure",
     keys = list(dict.fromkeys(k for _, s in settings for k in s if k != "label"))
     per_member = [k for k in keys if k in PER_MEMBER_KEYS]
     shape_keys = [k for k in keys if k not in PER_MEMBER_KEYS]
-    defaults = _flat_keys(data)
+    defaults = set(paths.flatten(data, sections=True))
     for key in per_member:
         lacking = [index for index, setting in settings if key not in setting]
         if lacking and key not in defaults:
@@ -137,7 +137,7 @@ def expand(spec: ReproductionSpec, quick: bool = False, name: str = "figure",
     for index, setting in settings:
         signature = repr([setting.get(k) for k in shape_keys])
         groups.setdefault(signature, []).append(index)
-    shared = {key: _get(data, key) for key in per_member if key in defaults}
+    shared = {key: paths.get(data, key) for key in per_member if key in defaults}
     cohorts = []
     for setting_ids in groups.values():
         first = spec.settings[setting_ids[0]]
@@ -154,19 +154,3 @@ def expand(spec: ReproductionSpec, quick: bool = False, name: str = "figure",
         group["name"], group["out_dir"] = name, out_dir
         cohorts.append((parse_config(group), indices))
     return cohorts, members
-
-
-def _get(data: dict[str, Any], key: str) -> Any:
-    node: Any = data
-    for part in key.split("."):
-        node = node[part]
-    return node
-
-
-def _flat_keys(data: dict[str, Any], prefix: str = "") -> set[str]:
-    keys = set()
-    for k, v in data.items():
-        keys.add(prefix + k)
-        if isinstance(v, dict):
-            keys |= _flat_keys(v, prefix + k + ".")
-    return keys

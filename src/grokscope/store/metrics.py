@@ -51,9 +51,6 @@ class MetricLog:
         for name, value in columns.items():
             self.values.setdefault(name, []).append(np.asarray(value, dtype=np.float64))
 
-    def __len__(self) -> int:
-        return len(self.steps)
-
     def splits(self) -> list[str]:
         """Split names in logged order: `train`, `test`, then named subsets (`test/...`)."""
         return [name.removesuffix("_loss") for name in self.values if name.endswith("_loss")]

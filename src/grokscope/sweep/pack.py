@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import json
 import math
 from dataclasses import dataclass
-from typing import Any
 
-from grokscope.config import ExperimentConfig, parse_config, set_dotted
+from grokscope.config import ExperimentConfig, parse_config, paths, set_dotted
+from grokscope.config.identity import cohort_signature
 from grokscope.sweep.spec import Run
 from grokscope.training.members import PER_MEMBER_KEYS
 
@@ -36,22 +35,9 @@ class CohortPlan:
         return [run.id for run in self.runs]
 
 
-def _get(data: dict[str, Any], key: str) -> Any:
-    node: Any = data
-    for part in key.split("."):
-        node = node.get(part) if isinstance(node, dict) else None
-    return node
-
-
 def signature(config: ExperimentConfig) -> str:
     """What must be equal for two runs to share a cohort: the config less packable keys."""
-    data = config.model_dump(mode="json")
-    for key in PACKABLE:  # absent keys (another split kind) are added as None: same for all
-        set_dotted(data, key, None)
-    data.pop("name", None)
-    data.pop("out_dir", None)
-    data["cohort"]["members"] = None
-    return json.dumps(data, sort_keys=True)
+    return cohort_signature(config, PACKABLE)
 
 
 def cohort_id(run_ids: list[str]) -> str:
@@ -63,7 +49,7 @@ def cohort_config(runs: list[Run], name: str) -> ExperimentConfig:
     data = runs[0].config.model_dump(mode="json")
     dumped = [run.config.model_dump(mode="json") for run in runs]
     for key in PACKABLE:
-        values = [_get(d, key) for d in dumped]
+        values = [paths.get(d, key) for d in dumped]
         if key == "cohort.seed" or any(v != values[0] for v in values):
             set_dotted(data, key, copy.deepcopy(values))
     data["cohort"]["members"] = len(runs)

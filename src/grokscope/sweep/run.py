@@ -12,8 +12,9 @@ import torch
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from grokscope.config import ExperimentConfig
+from grokscope.config import ExperimentConfig, identity
 from grokscope.errors import ConfigError
+from grokscope.experiment import load_run, run_experiment
 from grokscope.models import build_model
 from grokscope.reproduce.runner import MAX_MEMBERS
 from grokscope.store.atomic import write_atomic
@@ -32,6 +33,7 @@ class SweepPlan:
     finished: list[Run]
     cohorts: list[CohortPlan]  # what is left to train (resumed ones first)
     resumed: list[str] = field(default_factory=list)  # cohort ids with a checkpoint
+    redetect: list[Path] = field(default_factory=list)  # finished cohorts, other thresholds
 
     @property
     def member_steps(self) -> int:
@@ -66,6 +68,9 @@ def plan_sweep(spec_path: str | Path, sweep_dir: str | Path | None = None,
     limit = max_members or default_max_members(runs[0].config)
     done = store.finished_runs()
     finished = [r for r in runs if r.id in done]
+    wanted = identity.analysis_view(runs[0].config)  # detect cannot be swept: one for all
+    redetect = sorted({folder for folder, _ in done.values()
+                       if identity.analysis_view(load_run(folder)[0]) != wanted})
     pending = {r.id: r for r in runs if r.id not in done}
     resumable = []
     for folder, members in store.cohorts():  # an unfinished cohort resumes if all its runs
@@ -75,7 +80,8 @@ def plan_sweep(spec_path: str | Path, sweep_dir: str | Path | None = None,
             ident = folder.name.removeprefix("cohort-")
             resumable.append(CohortPlan(ident, cohort_config(chunk, folder.name), chunk))
     fresh = pack(list(pending.values()), limit) if pending else []
-    return SweepPlan(runs, finished, resumable + fresh, [c.id for c in resumable]), store
+    return SweepPlan(runs, finished, resumable + fresh, [c.id for c in resumable],
+                     redetect), store
 
 
 def _job(store: SweepStore, plan: CohortPlan) -> Job:
@@ -122,6 +128,10 @@ def run_sweep(spec_path: str | Path, sweep_dir: str | Path | None = None,
 def _train(plan: SweepPlan, store: SweepStore, runner: str, address: str | None,
            num_cpus: float, num_gpus: float, progress: bool, console: Console | None) -> Any:
     """Train the plan's cohorts (holding the sweep's lock); the sweep table."""
+    detect = plan.runs[0].config.detect
+    for folder in plan.redetect:  # thresholds changed since they finished: no retraining
+        config = load_run(folder)[0]
+        run_experiment(config.model_copy(update={"detect": detect}), folder, progress=False)
     console = console or Console(stderr=True)
     chosen = make_runner(runner, address, num_cpus, num_gpus)
     bar = Progress(TextColumn("[bold]sweep"), BarColumn(), TextColumn("{task.completed}/"

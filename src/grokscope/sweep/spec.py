@@ -20,9 +20,7 @@ cohort; runs are then packed into cohorts (see `pack`).
 from __future__ import annotations
 
 import copy
-import hashlib
 import itertools
-import json
 import math
 import random
 import re
@@ -33,7 +31,7 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from grokscope.config import ExperimentConfig, parse_config, set_dotted
+from grokscope.config import ExperimentConfig, identity, parse_config, paths, set_dotted
 from grokscope.errors import ConfigError
 from grokscope.yamlio import read_mapping
 
@@ -77,13 +75,9 @@ class Run:
 
 
 def run_id(config: ExperimentConfig) -> str:
-    """A stable id from what is trained: the resolved config less its name, output folder
-    and analysis settings. Same training, same id, in any process or sweep."""
-    data = config.model_dump(mode="json")
-    for key in ("name", "out_dir", "detect"):
-        data.pop(key, None)
-    blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha1(blob.encode()).hexdigest()[:12]
+    """A stable id from what is trained (`config.identity`): the resolved config less its
+    name, output folder and analysis settings."""
+    return identity.run_id(config)
 
 
 def parse_values(key: str, value: list[Any] | str) -> list[Any]:
@@ -168,7 +162,7 @@ def load_sweep_spec(path: str | Path) -> tuple[SweepSpec, dict[str, Any]]:
     if spec.base:
         base = (path.parent / spec.base).resolve()
         data = read_mapping(base, "sweep: base")
-    data = _merge(data, spec.config)
+    data = paths.merge(data, spec.config)
     check_axes(spec)
     return spec, data
 
@@ -191,21 +185,16 @@ def check_axes(spec: SweepSpec) -> None:
                 raise ConfigError(f"sweep: {block}.{key}: the sweep sets this key itself for "
                                   f"every run, so it cannot be swept{hint}; reserved: "
                                   f"{', '.join(RESERVED)}")
+            if identity.is_analysis_key(key):
+                raise ConfigError(f"sweep: {block}.{key}: detect settings change only the "
+                                  "analysis, not what is trained, so every value would be the "
+                                  "same run; set one value under `config:` (running the sweep "
+                                  "again with another value re-detects its finished runs "
+                                  "without retraining)")
             if key in seen:
                 raise ConfigError(f"sweep: {key} is swept in both {seen[key]} and {block}; "
                                   "give each key one place")
             seen[key] = block
-
-
-def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict) and (
-                value.get("name") in (None, out[key].get("name"))):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
 
 
 def points(spec: SweepSpec) -> list[tuple[tuple[str, Any], ...]]:

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
+from grokscope.config import paths
 from grokscope.errors import ConfigError
 from grokscope.experiment import finished_events
 from grokscope.store import RunStore
@@ -110,9 +111,7 @@ class SweepStore:
 def _member_value(config: dict[str, Any], key: str, index: int) -> Any:
     """Member `index`'s value of a dotted key in a cohort's config (a per-member list or a
     value shared by every member); None where the config has no such key."""
-    node: Any = config
-    for part in key.split("."):
-        node = node.get(part) if isinstance(node, dict) else None
+    node = paths.get(config, key)
     return node[index] if is_member_list(key, node) else node
 
 

@@ -103,9 +103,6 @@ def equivariant_classes(bits: int = 9) -> list[list[int]]:
             for seed in sorted(EQUIVARIANT_SEEDS)]
 
 
-CLASS_LAYOUTS = {"equidistant": equidistant_classes, "equivariant": equivariant_classes}
-
-
 @dataclass(frozen=True)
 class SubclassSpec:
     """Everything that determines a subclass dataset; hashable, so builds are cached."""

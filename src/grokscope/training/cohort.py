@@ -10,7 +10,6 @@ from grokscope.config import ExperimentConfig
 from grokscope.errors import ConfigError
 from grokscope.models import build_model
 from grokscope.models.cohort import CohortModule
-from grokscope.probes.measure import check_probes
 from grokscope.tasks import Splits, TaskData, build_splits, build_task
 from grokscope.training.batches import MemberBatchStream, full_batch
 from grokscope.training.losses import correct, per_example_loss
@@ -109,8 +108,7 @@ class Cohort:
         self.stream = MemberBatchStream(self.masks, batches, seeds) if batches[0] else None
         self._full = None if batches[0] else full_batch(self.masks)
         self._plan_evaluation()
-        self.frozen: list[int] = []  # members whose loss diverged: no longer updated
-        check_probes(config.probes, self)  # fail before training, not at the first probe step
+        self.frozen: list[int] = []  # members stopped (e.g. diverged): no longer updated
 
     def _plan_evaluation(self) -> None:
         """Evaluate either every row some member uses, shared by all members, or the shared

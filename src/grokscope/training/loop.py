@@ -1,92 +1,66 @@
-"""The step loop: train, evaluate every `log_every` steps, flush and checkpoint, resume."""
+"""The step loop: evaluate, let the callbacks record, checkpoint, update; resume if killed.
+
+Step s means "after s updates". A logged step's evaluation goes to the callbacks as device
+tensors; the metric sink copies them to the host in blocks and writes a Parquet part before
+every checkpoint. A run killed at any point restarts from its last checkpoint and drops the
+parts written after it, so no logged row is lost or repeated.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
-from grokscope.probes.measure import ProbeSet
-from grokscope.store import MetricLog, RunStore
-from grokscope.store.metrics import SpectraLog
+from grokscope.store import RunStore
+from grokscope.training.callbacks import Callback, Callbacks, DivergenceGuard, Loop
 from grokscope.training.cohort import Cohort, Evaluation
-
-OnLog = Callable[[int, dict[str, list[float]]], None]
-
-
-def _resume_step(store: RunStore, cohort: Cohort) -> int | None:
-    """Load the last checkpoint into the cohort; its step, or None for a fresh start."""
-    state = store.load_checkpoint()
-    if state is None:
-        return None
-    cohort.load_state_dict(state["cohort"])
-    return int(state["step"])
+from grokscope.training.sink import MetricSink
 
 
-def train(cohort: Cohort, store: RunStore, on_log: OnLog | None = None,
-          on_start: Callable[[int], None] | None = None, drain_every: int = 10) -> int:
-    """Train the cohort to `train.steps`, continuing from the store's checkpoint if any.
-
-    Step s means "after s updates". Metrics of logged steps (and probe values, on the
-    probes' schedules) stay on the device and are copied
-    to the host in blocks of `drain_every` logs; at every checkpoint the rows up to that step
-    are flushed as one Parquet part, then the checkpoint is written. A run killed at any point
-    restarts from its last checkpoint and drops the parts written after it.
-    `on_start(step)` is told where training (re)starts. Returns that step.
-    """
+def train(cohort: Cohort, store: RunStore, callbacks: Sequence[Callback] = (),
+          drain_every: int = 10) -> int:
+    """Train the cohort to `train.steps`, continuing from the store's checkpoint if any;
+    returns the step training (re)started from."""
     cfg = cohort.config.train
-    resumed = _resume_step(store, cohort)
-    start = resumed or 0
-    if on_start:
-        on_start(start)
+    state = store.load_checkpoint()
+    if state is not None:
+        cohort.load_state_dict(state["cohort"])
+    start = int(state["step"]) if state else 0
     store.truncate_after(start)
-    log, pending, names = MetricLog(), [], []
-    probes, probed, spectra = ProbeSet(cohort.config.probes, cohort), [], SpectraLog()
-
-    def drain() -> None:
-        for step, scalars, vectors in probed:
-            if scalars:
-                log.add_probes(step, **{k: v.cpu().numpy() for k, v in scalars.items()})
-            spectra.add(step, **{k: v.cpu().numpy() for k, v in vectors.items()})
-        probed.clear()
-        if not pending:
-            return
-        host = torch.stack([torch.stack(v) for _, v in pending]).cpu().numpy()  # (K, M, E)
-        for (step, _), values in zip(pending, host, strict=True):
-            columns = dict(zip(names, values, strict=True))
-            log.add(step, **columns)
-            diverged = ~(np.isfinite(columns["train_loss"]) & np.isfinite(columns["test_loss"]))
-            if diverged.any():
-                cohort.freeze(np.flatnonzero(diverged).tolist())
-            if on_log:
-                on_log(step, {k: v.tolist() for k, v in columns.items()})
-        pending.clear()
-
+    calls = Callbacks([])
+    sink = MetricSink(drain_every, on_host=lambda step, values: calls.on_host(step, values))
+    calls.items = [sink, DivergenceGuard(), *callbacks]
+    calls.on_start(Loop(cohort, store, start, sink, calls.items))
     for step in range(start, cfg.steps + 1):
-        if resumed is None or step > start:
-            evaluation: Evaluation | None = None
+        if state is None or step > start:  # a resumed step was recorded before the kill
+            done: list[Evaluation] = []
+
+            def evaluate(done: list[Evaluation] = done) -> Evaluation:
+                if not done:
+                    done.append(cohort.evaluate())
+                return done[0]
+
             if step % cfg.log_every == 0 or step == cfg.steps:
-                evaluation = cohort.evaluate()
-                columns = evaluation.columns()
-                names[:] = list(columns)
-                pending.append((step, list(columns.values())))
-            if probes and probes.due(step):  # probes reuse this step's evaluation if any
-                probed.append((step, *probes.measure(
-                    cohort, step, lambda done=evaluation: done or cohort.evaluate())))
-            if len(pending) >= drain_every:
-                drain()
-            if step > start and (step % cfg.checkpoint_every == 0 or step == cfg.steps):
-                drain()
-                store.append_metrics(log.to_table(), step)
-                store.append_spectra(spectra.to_table(), step)
-                log.clear()
-                spectra.clear()
+                evaluate()  # before the probes: they reuse this step's evaluation
+            calls.on_step(step, evaluate)
+            if done:
+                calls.on_log(step, done[0])
+            checkpoint = step > start and (step % cfg.checkpoint_every == 0
+                                           or step == cfg.steps)
+            if checkpoint:
+                calls.on_checkpoint(step)
+            stop = calls.stop_request(step)  # before the checkpoint, so that it holds them
+            if stop is not None and stop.any():
+                cohort.freeze(np.flatnonzero(stop).tolist())
+            if checkpoint:
                 store.save_checkpoint(_checkpoint(cohort, step))
         if step == cfg.steps:
             break
         cohort.step()
+    calls.on_end(cfg.steps)
     return start
 
 

@@ -9,9 +9,10 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from grokscope.config import DetectConfig
 from grokscope.detection import OnlineStatus
+from grokscope.training.callbacks import Callback, Loop
 
 
-class RunProgress:
+class RunProgress(Callback):
     """Live bar on a terminal; one plain line per ~10% elsewhere (CI logs, Ray workers)."""
 
     def __init__(self, total: int, n_members: int, detect: DetectConfig | None = None,
@@ -27,9 +28,13 @@ class RunProgress:
             TimeRemainingColumn(), console=self.console, disable=not self.live,
         )
         self.task = self.bar.add_task("train", total=total, completed=0, rate="-", info="")
-        self.on_start(0)
+        self.restart(0)
 
-    def on_start(self, step: int) -> None:
+    def on_start(self, loop: Loop) -> None:
+        super().on_start(loop)
+        self.restart(loop.start)
+
+    def restart(self, step: int) -> None:
         """Training (re)starts at `step`: rates count from here."""
         self.start, self.t0 = step, time.perf_counter()
         self.next_line = step + max(1, self.total // 10)
@@ -42,8 +47,8 @@ class RunProgress:
     def __exit__(self, *exc: object) -> None:
         self.bar.__exit__(*exc)
 
-    def on_log(self, step: int, values: dict[str, list[float]]) -> None:
-        self.status.update(step, values["train_acc"], values["test_acc"])
+    def on_host(self, step: int, values: dict) -> None:
+        self.status.update(step, list(values["train_acc"]), list(values["test_acc"]))
         rate = (step - self.start) / max(time.perf_counter() - self.t0, 1e-9)
         info = (f"best test {self.status.best_test:.3f} · memorized {self.status.memorized}/"
                 f"{self.n} · grokked {self.status.grokked}/{self.n}")

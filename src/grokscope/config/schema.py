@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
+from grokscope.config import paths
 from grokscope.errors import ConfigError
 from grokscope.probes.config import PROBE_CONFIGS, ProbeConfig
 from grokscope.schema import Seed, Strict
@@ -376,15 +377,11 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
 
 
 def set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
-    """`data["a"]["b"] = value` for key `a.b`, creating missing sections."""
-    node = data
-    *parents, leaf = key.split(".")
-    for part in parents:
-        child = node.setdefault(part, {})
-        if not isinstance(child, dict):
-            raise ConfigError(f"--set: {key}: {part!r} is not a section")
-        node = child
-    node[leaf] = value
+    """`data["a"]["b"] = value` for key `a.b`, creating missing sections (`paths.set`)."""
+    try:
+        paths.set(data, key, value)
+    except ConfigError as exc:
+        raise ConfigError(f"--set: {exc}") from None
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:

@@ -1,0 +1,56 @@
+"""What a run *is*: the part of its config that changes what is trained.
+
+- analysis keys (`detect`) only re-analyse a trained run: editing them re-detects;
+- location keys (`name`, `out_dir`) say where a run is: a moved run is the same run;
+- per-member keys may differ between members of one cohort (see `training.members`).
+
+The run id, the "same run?" check of a run directory and the cohort signature of the sweep
+packer are all computed here, from one training view, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from grokscope.config import paths
+from grokscope.config.schema import ExperimentConfig
+
+ANALYSIS_KEYS = ("detect",)
+LOCATION_KEYS = ("name", "out_dir")
+
+
+def is_analysis_key(key: str) -> bool:
+    return key.split(".")[0] in ANALYSIS_KEYS
+
+
+def training_view(config: ExperimentConfig) -> dict[str, Any]:
+    """The resolved config less its analysis and location keys."""
+    data = config.model_dump(mode="json")
+    return {k: v for k, v in data.items() if k not in ANALYSIS_KEYS + LOCATION_KEYS}
+
+
+def analysis_view(config: ExperimentConfig) -> dict[str, Any]:
+    data = config.model_dump(mode="json")
+    return {k: data[k] for k in ANALYSIS_KEYS}
+
+
+def _digest(data: Any) -> str:
+    blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha1(blob.encode()).hexdigest()[:12]
+
+
+def run_id(config: ExperimentConfig) -> str:
+    """A stable id from what is trained: same training, same id, in any process or sweep."""
+    return _digest(training_view(config))
+
+
+def cohort_signature(config: ExperimentConfig, packable: tuple[str, ...]) -> str:
+    """What must be equal for two runs to share a cohort: the training view less the keys a
+    cohort may hold per member, and less the cohort size."""
+    data = training_view(config)
+    for key in packable:  # absent keys (another split kind) are added as None: same for all
+        paths.set(data, key, None)
+    data["cohort"]["members"] = None
+    return json.dumps(data, sort_keys=True)
