@@ -34,8 +34,11 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/cohort_throughput.py
 
+# ruff; the import contract (tests/test_layering.py); mypy against a baseline that only shrinks
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks tools
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_layering.py
+	$(BIN)/python tools/mypy_gate.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -153,7 +153,7 @@ def doctor(
     """Check a run or sweep directory for what a crash can leave (temporary files, merged
     parts, a missing figure, an unreadable checkpoint); --repair fixes it. Exit 1 while a
     problem remains."""
-    from grokscope.store.doctor import check
+    from grokscope.doctor import check
 
     try:
         findings = check(path, repair=repair)

@@ -19,13 +19,13 @@ from grokscope.errors import ConfigError
 from grokscope.probes.callback import ProbeCallback
 from grokscope.probes.spikes import spike_summary
 from grokscope.report import plot_curves
+from grokscope.report.progress import RunProgress
 from grokscope.store import RunStore, curves
 from grokscope.store.lock import DirLock
 from grokscope.training.callbacks import Callback
 from grokscope.training.cohort import Cohort
 from grokscope.training.loop import train
 from grokscope.training.members import resolve_members
-from grokscope.training.progress import RunProgress
 from grokscope.yamlio import parse_yaml
 
 
@@ -177,7 +177,7 @@ def measure_shift(cohort: Cohort) -> dict[str, list[float]]:
 
 def describe(config: ExperimentConfig) -> str:
     """A one-line title: task, split and model."""
-    task = config.task
+    task: Any = config.task  # each lambda reads the fields of its own task kind
     what = {
         "modular": lambda: f"{task.op} mod {task.p}",
         "permutation": lambda: f"{task.op} in S{task.n}",

@@ -9,9 +9,9 @@ from typer.testing import CliRunner
 
 from conftest import TINY, merge
 from grokscope.cli import app
+from grokscope.doctor import check
 from grokscope.experiment import run_experiment
 from grokscope.store import RunStore
-from grokscope.store.doctor import check
 from grokscope.sweep.run import run_sweep
 
 runner = CliRunner()

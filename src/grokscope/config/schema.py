@@ -359,7 +359,8 @@ def parse_config(data: dict[str, Any]) -> ExperimentConfig:
     try:
         return ExperimentConfig.model_validate(data)
     except ValidationError as exc:
-        lines = [" ".join(_format_error(e).split()) for e in _most_specific(exc.errors())]
+        errors: list[dict[str, Any]] = [dict(e) for e in exc.errors()]
+        lines = [" ".join(_format_error(e).split()) for e in _most_specific(errors)]
         raise ConfigError("config error: " + "; ".join(dict.fromkeys(lines))) from None
 
 

@@ -145,18 +145,20 @@ def _detect(steps: np.ndarray, train_acc: np.ndarray, test_acc: np.ndarray,
     steps, train, test = (np.asarray(a, dtype=np.float64) for a in (steps, train_acc, test_acc))
     if steps.size == 0:
         return GrokkingEvents(verdict="not-fitted")
-    finals = dict(final_train_acc=float(train[-1]), final_test_acc=float(test[-1]))
+    final_train, final_test = float(train[-1]), float(test[-1])
     fitted = np.flatnonzero(train >= cfg.train_threshold)
     if fitted.size == 0:
-        return GrokkingEvents(verdict="not-fitted", **finals)
+        return GrokkingEvents(verdict="not-fitted", final_train_acc=final_train,
+                              final_test_acc=final_test)
     i0 = int(fitted[0])
     tail = max(1, math.ceil(cfg.tail_fraction * len(steps)))
     limit = float(np.median(train[-tail:]))
     sigma_e = limit - cfg.delta
     sigma_s = float(test[: i0 + 1].max())
+    alpha0 = int(steps[i0])
     events = GrokkingEvents(
-        verdict="memorized-only", alpha0=int(steps[i0]), sigma_S=sigma_s, sigma_E=sigma_e,
-        delta_T=limit - sigma_e, **finals,
+        verdict="memorized-only", alpha0=alpha0, sigma_S=sigma_s, sigma_E=sigma_e,
+        delta_T=limit - sigma_e, final_train_acc=final_train, final_test_acc=final_test,
     )
     if limit < cfg.train_threshold - cfg.relapse_tolerance:
         # the fit was lost (e.g. weight decay shrank the net to a constant): sigma_E would sit
@@ -169,9 +171,9 @@ def _detect(steps: np.ndarray, train_acc: np.ndarray, test_acc: np.ndarray,
     events.delta_S = sigma_e - sigma_s
     j, events.support, events.censored = found
     events.alpha1 = int(steps[j])
-    events.delay = events.alpha1 - events.alpha0
-    needed = max(cfg.min_delay_steps, cfg.min_delay_ratio * events.alpha0)
-    delayed = events.delay > 0 and events.delay >= needed
+    delay = events.delay = events.alpha1 - alpha0
+    needed = max(cfg.min_delay_steps, cfg.min_delay_ratio * alpha0)
+    delayed = delay > 0 and delay >= needed
     events.verdict = (
         "grokked" if delayed and events.delta_S >= cfg.min_intensity
         else "generalized-without-delay"
@@ -208,7 +210,7 @@ class OnlineStatus:
     def grokked(self) -> int:
         cfg = self.cfg
         return sum(
-            a1 is not None and a1 - a0 > 0
+            a0 is not None and a1 is not None and a1 - a0 > 0
             and a1 - a0 >= max(cfg.min_delay_steps, cfg.min_delay_ratio * a0)
             for a0, a1 in zip(self.alpha0, self.alpha1, strict=True)
         )

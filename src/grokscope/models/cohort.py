@@ -50,6 +50,11 @@ class CohortModule(nn.Module):
         """
         return {}
 
+    def features(self, x: torch.Tensor, prepared: dict | None = None) -> torch.Tensor:
+        """The penultimate representation `(E, n, d)` (what probes of representations read);
+        every model defines it."""
+        raise NotImplementedError
+
     def initialize(self, seeds: Sequence[int], init_scales: Sequence[float]) -> None:
         """Draw every member's parameters from its own seed, times its init scale alpha.
 

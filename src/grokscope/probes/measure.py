@@ -8,7 +8,7 @@ blocks, as it does the loss and accuracy.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import torch
@@ -185,7 +185,7 @@ def check_probes(specs: list[ProbeSpec], cohort: Cohort) -> None:
 class ProbeSet:
     """The run's probes with their schedules; `measure(step)` runs those due at `step`."""
 
-    def __init__(self, specs: list[ProbeSpec], cohort: Cohort) -> None:
+    def __init__(self, specs: Sequence[ProbeSpec], cohort: Cohort) -> None:
         train = cohort.config.train
         self.entries: list[tuple[ProbeSpec, Schedule]] = []
         for index, spec in enumerate(specs):

@@ -23,7 +23,7 @@ from grokscope.reproduce.spec import ReproductionSpec, expand, load_spec
 from grokscope.store import RunStore
 from grokscope.store.atomic import write_text_atomic
 from grokscope.store.metrics import split_matrix
-from grokscope.training.cohort import resolve_device
+from grokscope.training.device import MAX_MEMBERS, resolve_device
 from grokscope.training.members import resolve_members, select_members
 
 REPO_EXPERIMENTS = Path(__file__).resolve().parents[3] / "experiments"
@@ -71,11 +71,6 @@ def shipped_suites() -> list[str]:
         return []
     return sorted(p.name for p in REPO_EXPERIMENTS.iterdir() if p.is_dir() and any(
         "settings" in (yaml.safe_load(f.read_text()) or {}) for f in p.glob("*.yaml")))
-
-
-# Members per cohort on a CPU: measured on 2 cores (Dataset-1 MLP, batch 200), 30 members
-# cost 1.3 ms per member-step and 60 members 1.8 ms (their activations outgrow the cache).
-MAX_MEMBERS = {"cpu": 32, "cuda": 512}
 
 
 def plan_parts(config: ExperimentConfig, max_members: int) -> list[list[int]]:

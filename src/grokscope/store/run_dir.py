@@ -54,6 +54,10 @@ OWN_FOLDERS = ("metrics.parts", "spectra.parts")
 PART = re.compile(r"^part-(\d+)\.parquet$")
 
 
+def _parquet_writer(table: pa.Table) -> Any:
+    return lambda handle: pq.write_table(table, handle)
+
+
 def finite_json(value: Any) -> Any:
     """`value` with NaN and infinities as None: JSON has no NaN (json.dumps writes a bare
     `NaN` that strict readers reject)."""
@@ -260,7 +264,7 @@ class RunStore:
                 if last > self._through(self._read(path) if path.is_file() else None):
                     table = table.sort_by(order).replace_schema_metadata(
                         {THROUGH: str(last).encode()})
-                    write_atomic(path, lambda handle, t=table: pq.write_table(t, handle))
+                    write_atomic(path, _parquet_writer(table))
             for _, part in parts:
                 remove_file(part)
             for tmp in temp_files(folder):

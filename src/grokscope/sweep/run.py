@@ -16,7 +16,6 @@ from grokscope.config import ExperimentConfig, identity
 from grokscope.errors import ConfigError
 from grokscope.experiment import load_run, run_experiment
 from grokscope.models import build_model
-from grokscope.reproduce.runner import MAX_MEMBERS
 from grokscope.store.atomic import write_atomic
 from grokscope.store.lock import DirLock
 from grokscope.sweep.pack import CohortPlan, cohort_config, pack
@@ -24,7 +23,8 @@ from grokscope.sweep.runners import Job, make_runner
 from grokscope.sweep.spec import Run, expand_runs, load_sweep_spec
 from grokscope.sweep.store import SweepStore, load_sweep
 from grokscope.tasks import build_task
-from grokscope.training.cohort import Cohort, resolve_device
+from grokscope.training.cohort import Cohort
+from grokscope.training.device import MAX_MEMBERS, resolve_device
 
 
 @dataclass

@@ -12,6 +12,7 @@ from grokscope.models import build_model
 from grokscope.models.cohort import CohortModule
 from grokscope.tasks import Splits, TaskData, build_splits, build_task
 from grokscope.training.batches import MemberBatchStream, full_batch
+from grokscope.training.device import resolve_device
 from grokscope.training.losses import correct, per_example_loss
 from grokscope.training.members import MemberSpec, resolve_members
 from grokscope.training.optim import CohortAdamW, CohortSGD, clip_by_member_norm
@@ -42,21 +43,6 @@ class Evaluation:
         for name, (loss, acc) in self.subsets.items():
             out[f"{name}_loss"], out[f"{name}_acc"] = loss, acc
         return out
-
-
-def resolve_device(name: str) -> torch.device:
-    """`auto` picks CUDA when present; asking for CUDA without it is a config error."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise ConfigError(f"train.device: unknown device {name!r} (allowed: auto, cpu, cuda, "
-                          "cuda:N)") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"train.device: {name!r} requested but CUDA is not available here "
-                          "(allowed: auto, cpu)")
-    return device
 
 
 # Member-examples per chunk of work. A pass over (E, n) examples is cut into column chunks of
@@ -105,8 +91,9 @@ class Cohort:
         if any(b is None for b in batches) and any(b is not None for b in batches):
             raise ConfigError("train.batch_size: mixes null (full batch) and sizes; allowed: "
                               "all null, or a size for every member")
-        self.stream = MemberBatchStream(self.masks, batches, seeds) if batches[0] else None
-        self._full = None if batches[0] else full_batch(self.masks)
+        sizes = [b for b in batches if b is not None]
+        self.stream = MemberBatchStream(self.masks, sizes, seeds) if sizes else None
+        self._full = None if sizes else full_batch(self.masks)
         self._plan_evaluation()
         self.frozen: list[int] = []  # members stopped (e.g. diverged): no longer updated
 
@@ -189,7 +176,9 @@ class Cohort:
         its own. Large batches are processed in cache-sized column chunks whose gradients
         accumulate: the same gradient, up to float summation order.
         """
-        indices, weights = self._full if self.stream is None else self.stream.next()
+        drawn = self.stream.next() if self.stream is not None else self._full
+        assert drawn is not None  # one of the two is set in __init__
+        indices, weights = drawn
         self.optimizer.zero_grad()
         chunks = _chunks(indices.shape[1], self.n_members)
         prepared = self.model.prepare()  # weight-only tensors: once per step, not per chunk
@@ -220,7 +209,7 @@ class Cohort:
 
     def _member_state(self) -> list[torch.Tensor]:
         """Every tensor with a member axis that a step changes: weights, optimizer state."""
-        out = list(self.model.parameters())
+        out: list[torch.Tensor] = list(self.model.parameters())
         for value in self.optimizer.state_dict().values():
             if isinstance(value, list):
                 out += [v for v in value if isinstance(v, torch.Tensor)]

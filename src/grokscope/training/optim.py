@@ -27,33 +27,22 @@ def clip_by_member_norm(max_norm: float) -> GradientTransform:
     """
 
     def transform(grads: list[torch.Tensor]) -> list[torch.Tensor]:
-        sq = sum(g.pow(2).flatten(1).sum(1) for g in grads)  # (E,)
+        sq = sum((g.pow(2).flatten(1).sum(1) for g in grads), torch.zeros(()))  # (E,)
         scale = (max_norm / (sq.sqrt() + 1e-6)).clamp(max=1.0)
         return [g * _per_member(scale, g) for g in grads]
 
     return transform
 
 
-class CohortAdamW:
-    """AdamW over stacked parameters `(E, ...)` with `(E,)` lr, weight decay, beta1, beta2."""
+class _CohortOptimizer:
+    """What AdamW and SGD share: the stacked parameters, the step counter, the warm-up and
+    the gradient transforms applied before the update."""
 
-    def __init__(
-        self,
-        params: Sequence[torch.nn.Parameter],
-        lr: torch.Tensor,
-        weight_decay: torch.Tensor,
-        beta1: torch.Tensor,
-        beta2: torch.Tensor,
-        eps: float = 1e-8,
-        warmup_steps: int = 0,
-        transforms: Sequence[GradientTransform] = (),
-    ) -> None:
+    def __init__(self, params: Sequence[torch.nn.Parameter], lr: torch.Tensor,
+                 warmup_steps: int, transforms: Sequence[GradientTransform]) -> None:
         self.params = list(params)
-        self.lr, self.weight_decay, self.beta1, self.beta2 = lr, weight_decay, beta1, beta2
-        self.eps, self.warmup_steps, self.transforms = eps, warmup_steps, list(transforms)
+        self.lr, self.warmup_steps, self.transforms = lr, warmup_steps, list(transforms)
         self.t = 0
-        self.exp_avg = [torch.zeros_like(p) for p in self.params]
-        self.exp_avg_sq = [torch.zeros_like(p) for p in self.params]
 
     def current_lr(self) -> torch.Tensor:
         """Learning rate of step t (1-based), after linear warm-up over warmup_steps."""
@@ -69,6 +58,30 @@ class CohortAdamW:
             grads = transform(grads)
         return grads, self.current_lr()
 
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+
+class CohortAdamW(_CohortOptimizer):
+    """AdamW over stacked parameters `(E, ...)` with `(E,)` lr, weight decay, beta1, beta2."""
+
+    def __init__(
+        self,
+        params: Sequence[torch.nn.Parameter],
+        lr: torch.Tensor,
+        weight_decay: torch.Tensor,
+        beta1: torch.Tensor,
+        beta2: torch.Tensor,
+        eps: float = 1e-8,
+        warmup_steps: int = 0,
+        transforms: Sequence[GradientTransform] = (),
+    ) -> None:
+        super().__init__(params, lr, warmup_steps, transforms)
+        self.weight_decay, self.beta1, self.beta2, self.eps = weight_decay, beta1, beta2, eps
+        self.exp_avg = [torch.zeros_like(p) for p in self.params]
+        self.exp_avg_sq = [torch.zeros_like(p) for p in self.params]
+
     @torch.no_grad()
     def step(self) -> None:
         grads, lr = self._begin_step()
@@ -81,10 +94,6 @@ class CohortAdamW:
             denom = (v.sqrt() / _per_member(bias2_sqrt, p)).add_(self.eps)
             p.sub_(m / denom * _per_member(lr / bias1, p))
 
-    def zero_grad(self) -> None:
-        for p in self.params:
-            p.grad = None
-
     def state_dict(self) -> dict:
         return {"t": self.t, "exp_avg": self.exp_avg, "exp_avg_sq": self.exp_avg_sq}
 
@@ -95,7 +104,7 @@ class CohortAdamW:
             dst.copy_(src)
 
 
-class CohortSGD:
+class CohortSGD(_CohortOptimizer):
     """SGD over stacked parameters with `(E,)` lr and weight decay, as torch.optim.SGD:
     g += wd * p; buf = momentum * buf + g (buf = g at the first step); p -= lr * buf.
 
@@ -106,15 +115,9 @@ class CohortSGD:
     def __init__(self, params: Sequence[torch.nn.Parameter], lr: torch.Tensor,
                  weight_decay: torch.Tensor, momentum: float = 0.0, warmup_steps: int = 0,
                  transforms: Sequence[GradientTransform] = ()) -> None:
-        self.params = list(params)
-        self.lr, self.weight_decay, self.momentum = lr, weight_decay, momentum
-        self.warmup_steps, self.transforms = warmup_steps, list(transforms)
-        self.t = 0
+        super().__init__(params, lr, warmup_steps, transforms)
+        self.weight_decay, self.momentum = weight_decay, momentum
         self.buffers = [torch.zeros_like(p) for p in self.params] if momentum else []
-
-    current_lr = CohortAdamW.current_lr
-    zero_grad = CohortAdamW.zero_grad
-    _begin_step = CohortAdamW._begin_step
 
     @torch.no_grad()
     def step(self) -> None:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grokscope.errors import ConfigError
+from grokscope.experiment import describe, load_run
+from grokscope.report import plot_curves
 from grokscope.store.atomic import move, remove_empty_dir, remove_file, temp_files
 from grokscope.store.lock import DirLock, lock_holder
 from grokscope.store.run_dir import RunStore
@@ -72,14 +74,11 @@ def _run_findings(store: RunStore) -> list[tuple[Finding, object]]:
         if table is not None and not store.curves_path.is_file():
             out.append((Finding(store.curves_path, "figure missing (a kill before it was "
                                 "drawn)", "redraw it from the metrics"),
-                        lambda: _redraw(store, events)))
+                        lambda: _redraw(store, events or {})))
     return out
 
 
 def _redraw(store: RunStore, events: dict) -> None:
-    from grokscope.experiment import describe, load_run
-    from grokscope.report import plot_curves
-
     config, _ = load_run(store.path)
     plot_curves(store.load_metrics(), events["members"], store.curves_path,
                 title=f"{config.name}: {describe(config)}")
