@@ -15,7 +15,7 @@ from grokscope.training.batches import MemberBatchStream, full_batch
 from grokscope.training.device import resolve_device
 from grokscope.training.losses import correct, per_example_loss
 from grokscope.training.members import MemberSpec, resolve_members
-from grokscope.training.optim import CohortAdamW, CohortSGD, clip_by_member_norm
+from grokscope.training.optim import ClipByMemberNorm, CohortOptimizer, adamw, sgd
 
 
 @dataclass
@@ -145,22 +145,20 @@ class Cohort:
             out = out - at
         return out if self._scale is None else out * self._scale
 
-    def _build_optimizer(self) -> CohortAdamW | CohortSGD:
+    def _build_optimizer(self) -> CohortOptimizer:
         def column(name: str) -> torch.Tensor:
             values = [getattr(m, name) for m in self.members]
             return torch.tensor(values, dtype=torch.float32, device=self.device)
 
         optim = self.config.optim
-        transforms = [clip_by_member_norm(optim.grad_clip)] if optim.grad_clip else []
+        transforms = [ClipByMemberNorm(optim.grad_clip)] if optim.grad_clip else []
+        params = list(self.model.parameters())
         if optim.name == "sgd":
-            return CohortSGD(list(self.model.parameters()), lr=column("lr"),
-                             weight_decay=column("weight_decay"), momentum=optim.momentum,
-                             warmup_steps=optim.warmup_steps, transforms=transforms)
-        return CohortAdamW(
-            list(self.model.parameters()), lr=column("lr"), weight_decay=column("weight_decay"),
-            beta1=column("beta1"), beta2=column("beta2"), eps=optim.eps,
-            warmup_steps=optim.warmup_steps, transforms=transforms,
-        )
+            return CohortOptimizer(params, sgd(column("lr"), column("weight_decay"),
+                                               optim.momentum, optim.warmup_steps, transforms))
+        return CohortOptimizer(params, adamw(column("lr"), column("weight_decay"),
+                                             column("beta1"), column("beta2"), optim.eps,
+                                             optim.warmup_steps, transforms))
 
     def _loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         train = self.config.train
@@ -209,11 +207,7 @@ class Cohort:
 
     def _member_state(self) -> list[torch.Tensor]:
         """Every tensor with a member axis that a step changes: weights, optimizer state."""
-        out: list[torch.Tensor] = list(self.model.parameters())
-        for value in self.optimizer.state_dict().values():
-            if isinstance(value, list):
-                out += [v for v in value if isinstance(v, torch.Tensor)]
-        return out
+        return [*self.model.parameters(), *self.optimizer.member_tensors()]
 
     def freeze(self, members: list[int]) -> None:
         """Stop updating these members (their loss diverged); the others are untouched, since

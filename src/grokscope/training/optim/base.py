@@ -1,0 +1,142 @@
+"""The optimizer as a chain of small, stateful, per-member transforms (the optax model).
+
+A transform has `init(params) -> state` and `update(updates, state, params, step) ->
+(updates, state)`; every tensor keeps the member axis first and per-member settings are
+`(E,)` tensors. `chain(...)` composes links; `CohortOptimizer` feeds the gradients through
+the chain and adds the result to the parameters. The step counter is a tensor, and the state
+of every link is saved and restored generically, so a new link (an EMA filter, a window of
+past gradients) resumes bit-identically with no code of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import torch
+
+State = dict[str, Any]  # tensors, lists of tensors, nested states
+
+
+def per_member(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """`(E,)` values viewed as `(E, 1, ..., 1)` to broadcast against a stacked parameter."""
+    return values.view(-1, *[1] * (like.dim() - 1))
+
+
+class Transform(Protocol):
+    def init(self, params: list[torch.Tensor]) -> State: ...
+
+    def update(self, updates: list[torch.Tensor], state: State, params: list[torch.Tensor],
+               step: torch.Tensor) -> tuple[list[torch.Tensor], State]: ...
+
+
+class Chain:
+    """Links applied in order; the state of link k is `state[str(k)]`."""
+
+    def __init__(self, links: Sequence[Transform]) -> None:
+        self.links = list(links)
+
+    def init(self, params: list[torch.Tensor]) -> State:
+        return {str(k): link.init(params) for k, link in enumerate(self.links)}
+
+    def update(self, updates: list[torch.Tensor], state: State, params: list[torch.Tensor],
+               step: torch.Tensor) -> tuple[list[torch.Tensor], State]:
+        for k, link in enumerate(self.links):
+            updates, state[str(k)] = link.update(updates, state[str(k)], params, step)
+        return updates, state
+
+
+def chain(*links: Transform) -> Chain:
+    return Chain(links)
+
+
+def _tensors(state: Any) -> list[torch.Tensor]:
+    if isinstance(state, torch.Tensor):
+        return [state]
+    if isinstance(state, dict):
+        return [t for key in sorted(state) for t in _tensors(state[key])]
+    if isinstance(state, list | tuple):
+        return [t for item in state for t in _tensors(item)]
+    return []
+
+
+def _restore(target: Any, saved: Any, where: str = "state") -> Any:
+    """Copy `saved` into `target` tensor by tensor (same structure), keeping devices."""
+    if isinstance(target, torch.Tensor):
+        target.copy_(saved)
+        return target
+    if isinstance(target, dict):
+        if set(target) != set(saved):
+            raise ValueError(f"optimizer {where}: keys {sorted(saved)} do not match "
+                             f"{sorted(target)}")
+        return {k: _restore(target[k], saved[k], f"{where}.{k}") for k in target}
+    if isinstance(target, list | tuple):
+        if len(target) != len(saved):
+            raise ValueError(f"optimizer {where}: {len(saved)} entries, expected {len(target)}")
+        pairs = enumerate(zip(target, saved, strict=True))
+        return [_restore(t, s, f"{where}.{i}") for i, (t, s) in pairs]
+    return saved
+
+
+class CohortOptimizer:
+    """Stacked parameters `(E, ...)` trained by one transform chain: one step, all members."""
+
+    def __init__(self, params: Sequence[torch.nn.Parameter], transform: Transform) -> None:
+        self.params = list(params)
+        self.transform = transform
+        self.state = transform.init(self.params)
+        # on the CPU whatever the device: links read it as an int with no device sync
+        self.step_count = torch.zeros((), dtype=torch.int64)
+
+    @property
+    def t(self) -> int:
+        """Updates done so far (the 1-based index of the last one)."""
+        return int(self.step_count)
+
+    @t.setter
+    def t(self, value: int) -> None:
+        self.step_count.fill_(value)
+
+    @torch.no_grad()
+    def step(self) -> None:
+        self.step_count += 1
+        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self.params]
+        updates, self.state = self.transform.update(grads, self.state, self.params,
+                                                    self.step_count)
+        for p, u in zip(self.params, updates, strict=True):
+            p.add_(u)
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    def member_tensors(self) -> list[torch.Tensor]:
+        """Every state tensor with a member axis (what freezing a member must keep)."""
+        return [t for t in _tensors(self.state) if t.dim() > 0]
+
+    def current_lr(self) -> torch.Tensor:
+        """The learning rate `(E,)` of the last step, from the chain's scale-by-lr link."""
+        links = getattr(self.transform, "links", [self.transform])
+        for link in links:
+            if hasattr(link, "rate"):
+                return link.rate(self.step_count)
+        raise AttributeError("this optimizer has no learning-rate link")
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"t": self.step_count, "links": self.state}
+
+    def load_state_dict(self, saved: dict[str, Any]) -> None:
+        if "links" not in saved:
+            saved = _legacy(saved, self.state)
+        self.step_count.copy_(torch.as_tensor(saved["t"]))
+        self.state = _restore(self.state, saved["links"])
+
+
+def _legacy(saved: dict[str, Any], state: State) -> dict[str, Any]:
+    """A checkpoint of grokscope <= 0.1 (`t`, `exp_avg`, `exp_avg_sq` or `buffers` at the
+    top): the same tensors, placed into the links that now hold them."""
+    links: State = {}
+    for key, link_state in state.items():
+        links[key] = {name: saved[name] if name in saved else value
+                      for name, value in link_state.items()}
+    return {"t": saved["t"], "links": links}
