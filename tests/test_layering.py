@@ -1,6 +1,6 @@
 """The import contract: dependencies point down the pipeline, never up (make lint runs this).
 
-    errors, schema, yamlio -> config -> store -> tasks -> models -> training -> probes
+    errors, schema, yamlio, registry -> config -> store -> tasks -> models -> training -> probes
     -> detection -> report -> experiment, doctor -> sweep -> reproduce -> cli
 
 A module may import its own level (its package, or a sibling listed with it) and anything
@@ -17,12 +17,14 @@ from pathlib import Path
 
 import grokscope
 
-LEVELS = ["errors schema yamlio", "config", "store", "tasks", "models", "training", "probes",
+LEVELS = ["errors schema yamlio registry", "config", "store", "tasks", "models", "training", "probes",
           "detection", "report", "experiment doctor", "sweep", "reproduce", "cli cli_sweep"]
 LEVEL = {name: level for level, names in enumerate(LEVELS) for name in names.split()}
 # Probe *settings* are part of the experiment schema: torch-free pydantic models that live
-# beside the probes they configure.
-ALLOWED = {("config", "grokscope.probes.config")}
+# beside the probes they configure. A transform's settings build their link lazily (inside
+# `build()`, never at import: the config stays torch-free, as the last test checks).
+ALLOWED = {("config", "grokscope.probes.config"),
+           ("config", "grokscope.training.optim.transforms")}
 ROOT = Path(grokscope.__file__).parent
 
 

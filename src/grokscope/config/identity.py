@@ -19,6 +19,10 @@ from grokscope.config.schema import ExperimentConfig
 
 ANALYSIS_KEYS = ("detect",)
 LOCATION_KEYS = ("name", "out_dir")
+# Keys added to the schema after runs were stored, with the default that means "as before":
+# left out of the id while at that default, so a stored run keeps its id (and its sweep
+# finds it finished) after an upgrade.
+ADDED_KEYS: dict[str, object] = {"optim.transforms": []}
 
 
 def is_analysis_key(key: str) -> bool:
@@ -41,15 +45,25 @@ def _digest(data: Any) -> str:
     return hashlib.sha1(blob.encode()).hexdigest()[:12]
 
 
+def _id_view(config: ExperimentConfig) -> dict[str, Any]:
+    data = training_view(config)
+    for key, default in ADDED_KEYS.items():
+        *parents, leaf = key.split(".")
+        section = paths.get(data, ".".join(parents)) if parents else data
+        if isinstance(section, dict) and section.get(leaf) == default:
+            del section[leaf]
+    return data
+
+
 def run_id(config: ExperimentConfig) -> str:
     """A stable id from what is trained: same training, same id, in any process or sweep."""
-    return _digest(training_view(config))
+    return _digest(_id_view(config))
 
 
 def cohort_signature(config: ExperimentConfig, packable: tuple[str, ...]) -> str:
     """What must be equal for two runs to share a cohort: the training view less the keys a
     cohort may hold per member, and less the cohort size."""
-    data = training_view(config)
+    data = _id_view(config)
     for key in packable:  # absent keys (another split kind) are added as None: same for all
         paths.set(data, key, None)
     data["cohort"]["members"] = None

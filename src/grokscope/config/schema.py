@@ -11,9 +11,17 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SerializeAsAny,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from grokscope.config import paths
+from grokscope.config.transforms import ClipByMemberNormSpec, TransformSpec, parse_transform
 from grokscope.errors import ConfigError
 from grokscope.probes.config import PROBE_CONFIGS, ProbeConfig
 from grokscope.schema import Seed, Strict
@@ -223,7 +231,24 @@ class OptimConfig(Strict):
     eps: PositiveFloat = 1e-8
     momentum: Annotated[float, Field(ge=0, lt=1)] = 0.0  # sgd only
     warmup_steps: Annotated[int, Field(ge=0)] = 0  # linear warm-up (Power et al. use 10)
-    grad_clip: PositiveFloat | None = None  # per-member global-norm clipping
+    grad_clip: PositiveFloat | None = None  # alias: transforms [clip_by_member_norm] first
+    # gradient transforms, applied in order before the optimizer's own links (docs/config.md)
+    transforms: list[SerializeAsAny[TransformSpec]] = []
+
+    @field_validator("transforms", mode="before")
+    @classmethod
+    def _registered(cls, value: Any) -> Any:
+        if not isinstance(value, list):
+            return value
+        try:
+            return [parse_transform(item, k) for k, item in enumerate(value)]
+        except ConfigError as exc:  # an unknown name: the registry's one line
+            raise ValueError(str(exc)) from None
+
+    def chain_transforms(self) -> list[TransformSpec]:
+        """What the optimizer applies first: `grad_clip` (an alias), then `transforms`."""
+        clip = [ClipByMemberNormSpec(max_norm=self.grad_clip)] if self.grad_clip else []
+        return clip + list(self.transforms)
 
 
 class TrainConfig(Strict):
@@ -334,6 +359,8 @@ def _format_error(error: dict[str, Any]) -> str:
         return f"{key}.name: unknown value {ctx.get('tag')!r} (allowed: {ctx.get('expected_tags')})"
     if isinstance(error.get("input"), dict):  # a section-level check: the message says it all
         return f"{key}: {msg}"
+    if msg.startswith(key + "."):  # a validator that names the exact entry itself
+        return msg
     shown_input = repr(error.get("input"))
     if len(shown_input) > 80:
         shown_input = shown_input[:77] + "..."

@@ -15,7 +15,7 @@ from grokscope.training.batches import MemberBatchStream, full_batch
 from grokscope.training.device import resolve_device
 from grokscope.training.losses import correct, per_example_loss
 from grokscope.training.members import MemberSpec, resolve_members
-from grokscope.training.optim import ClipByMemberNorm, CohortOptimizer, adamw, sgd
+from grokscope.training.optim import CohortOptimizer, adamw, sgd
 
 
 @dataclass
@@ -151,7 +151,7 @@ class Cohort:
             return torch.tensor(values, dtype=torch.float32, device=self.device)
 
         optim = self.config.optim
-        transforms = [ClipByMemberNorm(optim.grad_clip)] if optim.grad_clip else []
+        transforms = [t.build(self.n_members, self.device) for t in optim.chain_transforms()]
         params = list(self.model.parameters())
         if optim.name == "sgd":
             return CohortOptimizer(params, sgd(column("lr"), column("weight_decay"),

@@ -82,7 +82,7 @@ class CohortOptimizer:
     """Stacked parameters `(E, ...)` trained by one transform chain: one step, all members."""
 
     def __init__(self, params: Sequence[torch.nn.Parameter], transform: Transform) -> None:
-        self.params = list(params)
+        self.params: list[torch.Tensor] = list(params)
         self.transform = transform
         self.state = transform.init(self.params)
         # on the CPU whatever the device: links read it as an int with no device sync
