@@ -19,6 +19,7 @@ Where = Annotated[list[str] | None, typer.Option(
 
 
 def register(app: typer.Typer, console: Console, fail: Callable[[Exception], None]) -> None:
+    # long only because it holds the four sweep commands, each a short nested function
     @app.command()
     def sweep(
         spec: Annotated[Path, typer.Argument(help="a sweep YAML (experiments/sweeps/...)")],

@@ -24,6 +24,7 @@ def plot_settings(table: pa.Table, members: list[dict], events: list[dict], path
     subclasses, their test accuracy is dotted. Vertical lines mark the median memorization
     step alpha0 (dotted) and generalization step alpha1 (solid) of the members judged
     `grokked`. `loss` adds a loss panel (log scale, median and min-max band) under each."""
+    # one figure, panel by panel: splitting it would pass the same axes and colours around
     steps, test = split_matrix(table, "test")
     _, train = split_matrix(table, "train")
     names = set(table["split"].unique().to_pylist())

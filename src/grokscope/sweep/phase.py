@@ -208,6 +208,7 @@ def plot_scaling(table: pd.DataFrame, x: str, path: Path, metric: str = "alpha1"
     each value is labelled n/N. Without a fit this is the model-wise plot: e.g. final test
     loss vs width, to look for a double descent. Returns (path, {series: (c, b)}), the
     series None without `by`; c and b are NaN without a fit."""
+    # one figure: per series a median, a range and an optional fit, on shared axes
     _check_keys(table, x, *([by] if by else []))
     if metric not in METRICS:
         raise ConfigError(f"--metric: unknown metric {metric!r} (allowed: {', '.join(METRICS)})")
