@@ -204,9 +204,14 @@ def reproduce(
         "runs/reproduce"),
     overwrite: Annotated[bool, typer.Option(help="retrain finished runs")] = False,
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+    runner: Annotated[str, typer.Option(help="local or ray (one task per part)")] = "local",
+    address: Annotated[str | None, typer.Option(
+        help="Ray cluster: auto or HOST:PORT (default: start a local one)")] = None,
+    num_cpus: Annotated[float, typer.Option(help="Ray: CPUs per part")] = 1.0,
+    num_gpus: Annotated[float, typer.Option(help="Ray: GPUs per part")] = 0.0,
 ) -> None:
-    """Reproduce a paper's figures: train each file's cohort (resumes), redraw the figure,
-    write events.csv and summary.csv next to it."""
+    """Reproduce a paper's figures: train each file's cohorts (resumes; here or on Ray),
+    redraw the figure, write events.csv and summary.csv next to it."""
     from grokscope.reproduce import find_suite, run_reproduction, write_shift_figure
 
     try:
@@ -221,7 +226,9 @@ def reproduce(
         for path in files:
             console.print(f"[bold]{path.stem}[/bold] ({'quick' if quick else 'full'})")
             result = run_reproduction(path, quick=quick, out_root=out, progress=progress,
-                                      overwrite=overwrite, overrides=set_ or [])
+                                      overwrite=overwrite, overrides=set_ or [],
+                                      runner=runner, address=address, num_cpus=num_cpus,
+                                      num_gpus=num_gpus)
             _print_summary(result)
             results.append(result)
     except ConfigError as exc:

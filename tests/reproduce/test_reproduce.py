@@ -163,3 +163,21 @@ def test_settings_that_change_the_shape_get_their_own_cohort():
     assert wide.model.width == 8 and base.model.width == 16
     assert wide.split.n_train == [80, 80, 120, 120] and base.split.n_train == [100, 100]
     assert wide.cohort.seed == [0, 1, 0, 1]
+
+
+@pytest.mark.slow
+def test_a_reproduction_on_ray_equals_the_local_one(tmp_path):
+    """Reproductions run on the sweeps' runners: one Ray task per part, same events."""
+    pytest.importorskip("ray")
+    suite = tmp_path / "tiny"
+    suite.mkdir()
+    (suite / "figX.yaml").write_text(yaml.safe_dump(SPEC, sort_keys=False))
+    for runner in ("local", "ray"):
+        result = CliRunner().invoke(app, ["reproduce", str(suite), "--out",
+                                          str(tmp_path / runner), "--no-progress",
+                                          "--runner", runner])
+        assert result.exit_code == 0, result.output
+    rows = [list(csv.DictReader((tmp_path / r / "tiny" / "figX" / "events.csv").open()))
+            for r in ("local", "ray")]
+    keys = ("setting", "seed", "verdict", "alpha0", "alpha1", "final_test_acc")
+    assert [[r[k] for k in keys] for r in rows[0]] == [[r[k] for k in keys] for r in rows[1]]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,13 +15,14 @@ import yaml
 
 from grokscope.config import ExperimentConfig, paths
 from grokscope.errors import ConfigError
-from grokscope.experiment import run_experiment
 from grokscope.report.reproduction import plot_settings, plot_shift, plot_steps_vs
 from grokscope.reproduce.expect import Check, check
 from grokscope.reproduce.spec import ReproductionSpec, expand, load_spec
 from grokscope.store import RunStore
 from grokscope.store.atomic import write_text_atomic
 from grokscope.store.metrics import split_matrix
+from grokscope.sweep.pack import balanced_chunks
+from grokscope.sweep.runners import Job, make_runner
 from grokscope.training.device import MAX_MEMBERS, resolve_device
 from grokscope.training.members import resolve_members, select_members
 
@@ -76,26 +76,22 @@ def shipped_suites() -> list[str]:
 def plan_parts(config: ExperimentConfig, max_members: int) -> list[list[int]]:
     """Pack the members into cohorts: same batch size together (a smaller batch padded to a
     larger one is wasted work), at most `max_members` each, sizes balanced."""
-    groups: dict[int | None, list[int]] = {}
-    for index, spec in enumerate(resolve_members(config)):
-        groups.setdefault(spec.batch_size, []).append(index)
-    parts = []
-    for indices in groups.values():
-        n_parts = math.ceil(len(indices) / max_members)
-        size = math.ceil(len(indices) / n_parts)
-        parts += [indices[i:i + size] for i in range(0, len(indices), size)]
-    return parts
+    batch = [spec.batch_size for spec in resolve_members(config)]
+    return balanced_chunks(list(range(len(batch))), lambda index: batch[index], max_members)
 
 
 def run_reproduction(path: Path, quick: bool = False, out_root: str | Path = "runs/reproduce",
                      progress: bool = True, overwrite: bool = False,
                      max_members: int | None = None,
-                     overrides: list[str] | None = None) -> ReproductionResult:
+                     overrides: list[str] | None = None, runner: str = "local",
+                     address: str | None = None, num_cpus: float = 1.0,
+                     num_gpus: float = 0.0) -> ReproductionResult:
     """Train (or resume) the cohorts of one reproduction file, then redraw its figure and
     write `events.csv` (one row per member) and `summary.csv` (one row per setting).
 
-    The members are packed into cohorts by `plan_parts`; each cohort is a run directory
-    `part-K` (resumable on its own) under the reproduction's directory.
+    The members are packed into cohorts by `plan_parts` (the sweeps' packer); each cohort is
+    a run directory `part-K` (resumable on its own) under the reproduction's directory, and
+    trains on the sweeps' runners: here (`local`) or one Ray task per part (`ray`).
     """
     spec = load_spec(path)
     name = path.stem + ("-quick" if quick else "")
@@ -105,20 +101,34 @@ def run_reproduction(path: Path, quick: bool = False, out_root: str | Path = "ru
     parts = [(config, local, [indices[j] for j in local])  # local: positions in the config
              for config, indices in cohorts
              for local in plan_parts(config, max_members or MAX_MEMBERS.get(device, 32))]
-    tables, events, seconds = [], [None] * len(members), 0.0
-    for k, (config, local, indices) in enumerate(parts):
-        part = select_members(config, local).model_copy(update={"name": f"part-{k}"})
+    jobs: list[Job] = [{"folder": str(run_dir / f"part-{k}"), "cohort": f"part-{k}",
+             "config": select_members(config, local).model_copy(update={"name": f"part-{k}"})
+             .model_dump(mode="json"), "overwrite": overwrite,
+             "progress": progress and runner == "local"}
+            for k, (config, local, _) in enumerate(parts)]
+
+    def done(job: Job, result: dict[str, Any]) -> None:
         if len(parts) > 1:
-            print(f"  part {k + 1}/{len(parts)}: {len(indices)} members", flush=True)
-        result = run_experiment(part, run_dir / f"part-{k}", overwrite=overwrite,
-                                progress=progress)
-        seconds += result.events.get("train_seconds") or 0.0
-        table = RunStore(result.path).load_metrics()
+            print(f"  {job['cohort']} of {len(parts)}: {len(result['verdicts'])} members, "
+                  f"{result['seconds']:.1f} s", flush=True)
+
+    failed = make_runner(runner, address, num_cpus, num_gpus).run(jobs, done)
+    if failed:
+        raise ConfigError(f"reproduce: {len(failed)} of {len(parts)} parts failed ("
+                          + "; ".join(f"{c}: {why}" for c, why in failed[:3])
+                          + "); the others are stored: run it again to resume them")
+    tables, seconds = [], 0.0
+    events: list[dict[str, Any]] = [{} for _ in members]
+    for job, (_, _, indices) in zip(jobs, parts, strict=True):
+        store = RunStore(job["folder"])
+        stored = store.read_events() or {}
+        seconds += stored.get("train_seconds") or 0.0
+        table = store.load_metrics()
         mapping = np.asarray(indices, dtype=np.int32)
         tables.append(table.set_column(1, "member",
                                        pa.array(mapping[table["member"].to_numpy()])))
         for position, index in enumerate(indices):
-            events[index] = {**result.events["members"][position], "member": index}
+            events[index] = {**stored["members"][position], "member": index}
     table = pa.concat_tables(tables, promote_options="default")
     rows = member_rows(table, members, events)
     _write_csv(run_dir / "events.csv", rows)

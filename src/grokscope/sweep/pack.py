@@ -10,7 +10,9 @@ from __future__ import annotations
 import copy
 import hashlib
 import math
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from grokscope.config import ExperimentConfig, parse_config, paths, set_dotted
 from grokscope.config.identity import cohort_signature
@@ -57,20 +59,31 @@ def cohort_config(runs: list[Run], name: str) -> ExperimentConfig:
     return parse_config(data)
 
 
-def pack(runs: list[Run], max_members: int) -> list[CohortPlan]:
-    """Group runs by signature (in first-seen order), then cut each group into balanced
-    cohorts of at most `max_members`."""
+T = TypeVar("T")
+
+
+def balanced_chunks(items: list[T], key: Callable[[T], Hashable],
+                    max_members: int) -> list[list[T]]:
+    """Group items by `key` (in first-seen order), then cut each group into balanced chunks
+    of at most `max_members`: the one packer of sweeps and reproductions."""
     if max_members < 1:
         raise ValueError(f"max_members must be >= 1, got {max_members}")
-    groups: dict[str, list[Run]] = {}
-    for run in runs:
-        groups.setdefault(signature(run.config), []).append(run)
-    plans = []
+    groups: dict[Hashable, list[T]] = {}
+    for item in items:
+        groups.setdefault(key(item), []).append(item)
+    chunks = []
     for members in groups.values():
         n_parts = math.ceil(len(members) / max_members)
         size = math.ceil(len(members) / n_parts)
-        for start in range(0, len(members), size):
-            chunk = members[start:start + size]
-            ident = cohort_id([r.id for r in chunk])
-            plans.append(CohortPlan(ident, cohort_config(chunk, f"cohort-{ident}"), chunk))
+        chunks += [members[start:start + size] for start in range(0, len(members), size)]
+    return chunks
+
+
+def pack(runs: list[Run], max_members: int) -> list[CohortPlan]:
+    """Group runs by signature (in first-seen order), then cut each group into balanced
+    cohorts of at most `max_members`."""
+    plans = []
+    for chunk in balanced_chunks(runs, lambda run: signature(run.config), max_members):
+        ident = cohort_id([r.id for r in chunk])
+        plans.append(CohortPlan(ident, cohort_config(chunk, f"cohort-{ident}"), chunk))
     return plans

@@ -12,31 +12,38 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from grokscope.errors import ConfigError
 from grokscope.store import RunStore
 
-Job = dict[str, Any]  # {"sweep_dir", "cohort", "config", "members"}
+# a sweep's: {"sweep_dir", "cohort", "config", "members"}; a reproduction's: {"folder",
+# "cohort", "config", "overwrite", "progress"} (its run directory named outright)
+Job = dict[str, Any]
 OnDone = Callable[[Job, dict[str, Any]], None]
 Failures = list[tuple[str, str]]  # (cohort id, one-line reason)
 
 
 def train_cohort(job: Job) -> dict[str, Any]:
-    """Train (or resume, or re-read) one cohort of a sweep; its verdicts and seconds."""
+    """Train (or resume, or re-read) one cohort of a sweep or a reproduction; its verdicts
+    and seconds."""
     from grokscope.config import parse_config
     from grokscope.experiment import RunConflict, run_experiment
     from grokscope.sweep.store import SweepStore
 
-    store = SweepStore(job["sweep_dir"])
-    folder = store.cohort_dir(job["cohort"])
     start = time.perf_counter()
+    sweep = SweepStore(job["sweep_dir"]) if "sweep_dir" in job else None
+    folder = sweep.cohort_dir(job["cohort"]) if sweep else Path(job["folder"])
     try:
-        run = RunStore(folder)
-        run.check_location()
-        run.claim()  # before members.json: the folder is a run from its first file on
-        store.write_members(job["cohort"], job["members"])
-        result = run_experiment(parse_config(job["config"]), folder, progress=False)
+        if sweep is not None:
+            run = RunStore(folder)
+            run.check_location()
+            run.claim()  # before members.json: the folder is a run from its first file on
+            sweep.write_members(job["cohort"], job["members"])
+        result = run_experiment(parse_config(job["config"]), folder,
+                                overwrite=job.get("overwrite", False),
+                                progress=job.get("progress", False))
     except RunConflict:
         raise ConfigError(f"sweep: {folder} holds a cohort trained with other settings (an "
                           "older grokscope?); move it away to retrain it, or give the sweep "
