@@ -180,9 +180,11 @@ def doctor(
 @app.command()
 def tasks() -> None:
     """List the tasks (with their operations) and the split policies."""
+    from grokscope.config.tasks import load_plugins
     from grokscope.tasks import OPERATION_LISTS, SPLITS, TASKS
 
-    for name, doc in TASKS.items():
+    load_plugins()
+    for name, doc in TASKS.describe().items():
         console.print(f"[bold]{name}[/bold]: {doc}", highlight=False)
         if name in OPERATION_LISTS:
             console.print("  ops: " + ", ".join(OPERATION_LISTS[name]), highlight=False)

