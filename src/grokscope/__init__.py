@@ -7,8 +7,7 @@ The main entry points, imported lazily so that `grokscope --help` does not load 
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from grokscope.lazy import lazy_attributes
 
 __version__ = "0.1.0"
 
@@ -27,11 +26,6 @@ _API = {
     "ConfigError": "grokscope.errors",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name in _API:
-        return getattr(import_module(_API[name]), name)
-    raise AttributeError(f"module 'grokscope' has no attribute {name!r}")
-
+__getattr__ = lazy_attributes("grokscope", _API)
 
 __all__ = sorted(_API)

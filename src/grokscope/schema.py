@@ -10,11 +10,18 @@ from __future__ import annotations
 import typing
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 # Seeds feed numpy (no negatives) and torch (64 bits); a cohort adds its member index and the
 # batch stream an offset, so keep well inside both.
 Seed = Annotated[int, Field(ge=0, lt=2**62)]
+
+
+def first_error(error: ValidationError, default: str = "config") -> str:
+    """`key: message` of a pydantic error's first problem: the one line a user sees."""
+    first = error.errors()[0]
+    key = ".".join(str(part) for part in first["loc"]) or default
+    return f"{key}: {first['msg']}"
 
 
 def _accepts_bool(annotation: Any) -> bool:

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from grokscope.registry import Registry
-from grokscope.schema import Strict
+from grokscope.schema import Strict, first_error
 
 TRANSFORMS: Registry[type[TransformSpec]] = Registry("transform")
 
@@ -51,6 +51,4 @@ def parse_transform(data: Any, index: int) -> TransformSpec:
     try:
         return spec.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"])
-        raise ValueError(f"{where}.{key}: {first['msg']}") from None
+        raise ValueError(f"{where}.{first_error(exc)}") from None

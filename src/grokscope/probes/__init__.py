@@ -6,8 +6,7 @@ and importing this package must not pull in torch for it.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from grokscope.lazy import lazy_attributes
 
 _API = {
     "distribution_shift": "grokscope.probes.shift",
@@ -16,11 +15,6 @@ _API = {
     "subclass_tv": "grokscope.probes.shift",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name in _API:
-        return getattr(import_module(_API[name]), name)
-    raise AttributeError(f"module 'grokscope.probes' has no attribute {name!r}")
-
+__getattr__ = lazy_attributes("grokscope.probes", _API)
 
 __all__ = sorted(_API)

@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from grokscope.config import ExperimentConfig, apply_overrides, parse_config, paths, set_dotted
 from grokscope.errors import ConfigError
 from grokscope.reproduce.expect import Expectation
+from grokscope.schema import first_error
 from grokscope.training.members import PER_MEMBER_KEYS
 from grokscope.yamlio import read_yaml
 
@@ -79,9 +80,7 @@ def load_spec(path: Path) -> ReproductionSpec:
     try:
         return ReproductionSpec.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"reproduce: {path.name}: {key}: {first['msg']}") from None
+        raise ConfigError(f"reproduce: {path.name}: {first_error(exc)}") from None
 
 
 def setting_label(setting: dict[str, Any]) -> str:

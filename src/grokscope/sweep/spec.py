@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from grokscope.config import ExperimentConfig, identity, parse_config, paths, set_dotted
 from grokscope.errors import ConfigError
+from grokscope.schema import first_error
 from grokscope.yamlio import read_mapping
 
 GENERATOR = re.compile(r"^\s*(linspace|logspace|range|uniform|loguniform)\((.*)\)\s*$")
@@ -155,9 +156,7 @@ def load_sweep_spec(path: str | Path) -> tuple[SweepSpec, dict[str, Any]]:
     try:
         spec = SweepSpec.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"]) or "sweep"
-        raise ConfigError(f"sweep: {path.name}: {key}: {first['msg']}") from None
+        raise ConfigError(f"sweep: {path.name}: {first_error(exc, 'sweep')}") from None
     data: dict[str, Any] = {}
     if spec.base:
         base = (path.parent / spec.base).resolve()
