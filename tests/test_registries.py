@@ -18,6 +18,9 @@ from grokscope.config import parse_config
 from grokscope.config.paths import merge
 from grokscope.config.tasks import TASKS
 from grokscope.errors import ConfigError
+from grokscope.probes.config import PROBES
+from grokscope.store import RunStore
+from grokscope.store.metrics import probe_matrix
 from grokscope.training.cohort import Cohort
 
 MODELS = {
@@ -60,20 +63,23 @@ def _install_plugin(root: Path) -> dict[str, str]:
     info.mkdir(parents=True)
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: grokscope-toy-plugin\n"
                                    "Version: 0.1\n")
-    (info / "entry_points.txt").write_text("[grokscope.tasks]\ntoy_max = grokscope_toy_plugin\n")
+    (info / "entry_points.txt").write_text("[grokscope.tasks]\ntoy_max = grokscope_toy_plugin\n"
+                                           "[grokscope.probes]\n"
+                                           "toy_logit_norm = grokscope_toy_plugin\n")
     source = Path(__file__).parent / "plugin" / "grokscope_toy_plugin.py"
     (root / source.name).write_text(source.read_text())
     path = os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])
     return {**os.environ, "PYTHONPATH": path, "OMP_NUM_THREADS": "1"}
 
 
-def test_a_task_from_an_installed_plugin_trains_end_to_end(tmp_path):
+def test_a_task_and_a_probe_from_an_installed_plugin_train_end_to_end(tmp_path):
     env = _install_plugin(tmp_path / "site")
     config = tmp_path / "toy.yaml"
     config.write_text(yaml.safe_dump({
         "name": "toy", "out_dir": str(tmp_path / "runs"), "task": {"name": "toy_max", "p": 11},
         "split": {"fraction": 0.5}, "model": {"name": "mlp", "embed_dim": 8, "width": 16},
-        "train": {"steps": 30, "device": "cpu"}, "cohort": {"members": 2}}))
+        "train": {"steps": 30, "device": "cpu"}, "cohort": {"members": 2},
+        "probes": [{"name": "toy_logit_norm", "every": 10}]}))
     cli = [sys.executable, "-m", "grokscope.cli"]
     listed = subprocess.run(cli + ["tasks"], env=env, capture_output=True, text=True)
     assert listed.returncode == 0 and "toy_max" in listed.stdout, listed.stderr
@@ -82,6 +88,38 @@ def test_a_task_from_an_installed_plugin_trains_end_to_end(tmp_path):
     assert run.returncode == 0, run.stderr
     events = json.loads((tmp_path / "runs" / "toy" / "events.json").read_text())
     assert events["finished"] and len(events["members"]) == 2
+    store = RunStore(tmp_path / "runs" / "toy")
+    steps, norm = probe_matrix(store.load_metrics(), "toy/logit_norm")
+    assert steps.tolist() == [0, 10, 20, 30] and norm.shape == (4, 2)
+    hist = store.load_spectra()
+    assert set(hist["probe"].to_pylist()) == {"toy/logit_norm_hist"}
     without = subprocess.run(cli + ["run", str(config), "--no-progress"], capture_output=True,
                              text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert without.returncode == 2 and "unknown value 'toy_max'" in without.stderr
+
+
+PROBE_TASK = {"task": {"name": "modular", "p": 7, "op": "a+b"}, "split": {"fraction": 0.5}}
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+@pytest.mark.parametrize("probe", sorted(PROBES))
+def test_every_registered_probe_runs_on_every_model_it_serves(probe, model):
+    """Each probe's own check decides whether it serves the run; where it does, one
+    measurement gives finite `(E,)` scalars or `(E, k)` spectra."""
+    from grokscope.probes.callback import ProbeCallback
+
+    config = parse_config(merge({
+        "model": MODELS[model], "optim": {"lr": 1e-2}, "cohort": {"members": 2},
+        "train": {"device": "cpu", "steps": 10}, "probes": [{"name": probe}]}, PROBE_TASK))
+    cohort = Cohort(config)
+    try:
+        probes = ProbeCallback(cohort).probes
+    except ConfigError as error:
+        assert "probes.0" in str(error)
+        return
+    cohort.step()
+    scalars, spectra = probes.measure(cohort, 10, cohort.evaluate)
+    assert scalars or spectra
+    for value in [*scalars.values(), *spectra.values()]:
+        assert value.shape[0] == 2 and value.dim() in (1, 2)
+        assert torch.isfinite(value).all()

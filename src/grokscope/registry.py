@@ -33,11 +33,18 @@ class Registry(Generic[T]):
                               f"{', '.join(sorted(self._entries))})")
         return self._entries[name][0]
 
+    def __getitem__(self, name: str) -> T:
+        return self.get(name)
+
     def __contains__(self, name: object) -> bool:
         return name in self._entries
 
     def __iter__(self) -> Iterator[str]:
         return iter(sorted(self._entries))
+
+    def in_order(self) -> list[str]:
+        """Names in registration order (built-ins first): the order error messages list."""
+        return list(self._entries)
 
     def describe(self) -> dict[str, str]:
         return {name: self._entries[name][1] for name in self}

@@ -24,7 +24,8 @@ from grokscope.config import paths
 from grokscope.config.tasks import TASKS, load_plugins, on_register, register_task
 from grokscope.config.transforms import ClipByMemberNormSpec, TransformSpec, parse_transform
 from grokscope.errors import ConfigError
-from grokscope.probes.config import PROBE_CONFIGS, ProbeConfig
+from grokscope.probes.config import PROBE_CONFIGS, ProbeConfig, probe_configs
+from grokscope.probes.config import on_register as on_register_probe
 from grokscope.schema import Seed, Strict
 from grokscope.yamlio import parse_yaml, read_mapping
 
@@ -173,7 +174,7 @@ TaskConfig = Annotated[
 
 def task_configs() -> tuple[type[BaseModel], ...]:
     """Every registered task settings class, once each (built-ins first)."""
-    return tuple(dict.fromkeys(TASKS.get(name).config for name in TASKS))
+    return tuple(dict.fromkeys(TASKS.get(name).config for name in TASKS.in_order()))
 
 
 class UniformSplitConfig(Strict):
@@ -380,6 +381,22 @@ def _refresh_tasks() -> None:
 
 _refresh_tasks()
 on_register(_refresh_tasks)
+
+
+def _refresh_probes() -> None:
+    """A probe was registered: the `probes` list accepts every registered settings class."""
+    from pydantic.fields import FieldInfo
+
+    configs = probe_configs()
+    PROBE_CONFIGS.update({c.model_fields["name"].default: c for c in configs})
+    TAGGED.update(PROBE_CONFIGS)
+    union: Any = Union[configs]  # noqa: UP007 - built at run time from the registry
+    annotation: Any = list[Annotated[union, Field(discriminator="name")]]
+    ExperimentConfig.model_fields["probes"] = FieldInfo.from_annotated_attribute(annotation, [])
+    ExperimentConfig.model_rebuild(force=True)
+
+
+on_register_probe(_refresh_probes)
 
 
 def _schema_at(loc: list[str]) -> type[BaseModel] | None:

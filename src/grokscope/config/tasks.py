@@ -17,7 +17,7 @@ from typing import Any
 
 from grokscope.registry import Registry
 
-PLUGIN_GROUPS = ("grokscope.tasks", "grokscope.transforms")
+PLUGIN_GROUPS = ("grokscope.tasks", "grokscope.transforms", "grokscope.probes")
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,8 @@ _loaded = False
 
 def load_plugins() -> None:
     """Import every module other installed packages list under the entry-point groups
-    `grokscope.tasks` and `grokscope.transforms` (once per process); each registers itself."""
+    `grokscope.tasks`, `grokscope.transforms` and `grokscope.probes` (once per process); each
+    registers itself."""
     global _loaded
     if _loaded:
         return

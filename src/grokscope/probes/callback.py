@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from grokscope.probes.api import ProbeContext
 from grokscope.probes.measure import ProbeSet
 from grokscope.training.callbacks import Callback
-from grokscope.training.cohort import Cohort, Evaluation
+from grokscope.training.cohort import Evaluation
 
 
 class ProbeCallback(Callback):
-    def __init__(self, cohort: Cohort) -> None:
+    def __init__(self, cohort: ProbeContext) -> None:
         self.probes = ProbeSet(cohort.config.probes, cohort)  # checks them: before training
 
     def on_step(self, step: int, evaluate: Callable[[], Evaluation]) -> None:

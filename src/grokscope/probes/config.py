@@ -8,10 +8,14 @@ costly ones take 10 points per decade.
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import import_module
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
+from grokscope.registry import Registry
 from grokscope.schema import Seed, Strict
 
 Sparsity = Annotated[float, Field(gt=0, lt=1)]
@@ -95,12 +99,87 @@ class ShiftProbe(ProbeSpec):
     COSTLY: ClassVar[bool] = True
 
 
+@dataclass(frozen=True)
+class ProbeEntry:
+    """A registered probe: its settings class, its measurement and its pre-flight check,
+    each a callable or a `"module:function"` path imported when a run first needs it."""
+
+    config: type[ProbeSpec]
+    measure: str | Callable[..., Any]  # (context, spec, evaluate) -> {name: (E,) | (E, k)}
+    check: str | Callable[..., Any] | None = None  # (context, spec, where) -> None or raise
+
+    @staticmethod
+    def _resolve(target: str | Callable[..., Any]) -> Callable[..., Any]:
+        if callable(target):
+            return target
+        module, name = target.split(":")
+        return getattr(import_module(module), name)
+
+    def measure_fn(self) -> Callable[..., Any]:
+        return self._resolve(self.measure)
+
+    def check_fn(self) -> Callable[..., Any] | None:
+        return None if self.check is None else self._resolve(self.check)
+
+    def __call__(self, context: Any, spec: ProbeSpec, evaluate: Any) -> Any:
+        """Measure: `{name: (E,) or (E, k) tensor}`."""
+        return self.measure_fn()(context, spec, evaluate)
+
+
+PROBES: Registry[ProbeEntry] = Registry("probe")
+_listeners: list[Callable[[], None]] = []
+
+
+def register_probe(name: str, description: str, measure: str | Callable[..., Any],
+                   check: str | Callable[..., Any] | None = None
+                   ) -> Callable[[type[ProbeSpec]], type[ProbeSpec]]:
+    """Decorator on a probe's settings class (a ProbeSpec with a `name` literal); the
+    experiment schema's `probes` list then accepts it."""
+
+    def add(config: type[ProbeSpec]) -> type[ProbeSpec]:
+        PROBES.register(name, description)(ProbeEntry(config, measure, check))
+        for refresh in _listeners:
+            refresh()
+        return config
+
+    return add
+
+
+def on_register(refresh: Callable[[], None]) -> None:
+    _listeners.append(refresh)
+
+
+_M = "grokscope.probes.measure"
+_BUILTIN: list[tuple[type[ProbeSpec], str, str | None]] = [
+    (WeightNormProbe, "L2 norms: total, per parameter, and of the readout (Omnigrok; Thilak "
+     "et al. 2022)", None),
+    (GroupProbe, "accuracy and loss per group of test (or train) examples: per operand, per "
+     "subclass", "_check_groups"),
+    (FourierProbe, "power spectrum of the token embedding over Z_p and its key frequencies "
+     "(Nanda et al. 2023)", "_check_fourier"),
+    (CircuitProbe, "restricted and excluded loss of the a+b Fourier circuit (Nanda et al. "
+     "2023)", "_check_circuit"),
+    (SharpnessProbe, "top Hessian eigenvalue of the training loss (power iteration); "
+     "optional Hutchinson trace", None),
+    (RepresentationProbe, "effective rank of the penultimate representation; softmax "
+     "collapse", "_check_representation"),
+    (PruningProbe, "test accuracy after magnitude pruning to each sparsity (lottery "
+     "tickets)", None),
+    (ShiftProbe, "MMD^2 between each member's train and test representations", None),
+]
+for _config, _description, _check in _BUILTIN:
+    _name = _config.model_fields["name"].default
+    register_probe(_name, _description, f"{_M}:_{_name}",
+                   f"{_M}:{_check}" if _check else None)(_config)
+
+
+def probe_configs() -> tuple[type[ProbeSpec], ...]:
+    return tuple(PROBES.get(name).config for name in PROBES.in_order())
+
+
 ProbeConfig = Annotated[
     WeightNormProbe | GroupProbe | FourierProbe | CircuitProbe | SharpnessProbe
     | RepresentationProbe | PruningProbe | ShiftProbe,
-    Field(discriminator="name")]
+    Field(discriminator="name")]  # rebuilt from the registry when a probe is registered
 PROBE_CONFIGS: dict[str, type[ProbeSpec]] = {
-    c.model_fields["name"].default: c
-    for c in (WeightNormProbe, GroupProbe, FourierProbe, CircuitProbe, SharpnessProbe,
-              RepresentationProbe, PruningProbe, ShiftProbe)
-}
+    name: PROBES.get(name).config for name in PROBES.in_order()}

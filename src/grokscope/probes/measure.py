@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING
 import torch
 
 from grokscope.errors import ConfigError
+from grokscope.probes.api import ProbeContext
 from grokscope.probes.circuit import frequency_energy, restricted_excluded, sum_directions
 from grokscope.probes.config import (
+    PROBES,
     CircuitProbe,
     FourierProbe,
     GroupProbe,
@@ -35,10 +37,10 @@ from grokscope.probes.sharpness import hessian_trace, member_random, top_eigenva
 from grokscope.probes.shift import median_bandwidth, mmd_rbf
 
 if TYPE_CHECKING:
-    from grokscope.training.cohort import Cohort, Evaluation
+    from grokscope.training.cohort import Evaluation
 
 Values = dict[str, torch.Tensor]
-Probe = Callable[["Cohort", ProbeSpec, Callable[[], "Evaluation"]], Values]
+Cohort = ProbeContext  # what every probe here reads: the narrow context, not the engine
 
 
 def _member_rows(mask: torch.Tensor, limit: int, seeds: list[int]) -> torch.Tensor:
@@ -143,37 +145,44 @@ def _shift(cohort: Cohort, spec: ShiftProbe, evaluation: Callable) -> Values:
     return {"shift/mmd_representation": torch.tensor(values, device=cohort.device)}
 
 
-PROBES: dict[str, Probe] = {
-    "weight_norm": _weight_norm, "groups": _groups, "fourier": _fourier, "circuit": _circuit,
-    "sharpness": _sharpness, "representation": _representation, "pruning": _pruning,
-    "shift": _shift,
-}
+def _check_fourier(cohort: Cohort, spec: ProbeSpec, where: str) -> None:
+    if cohort.task.name != "modular" or not hasattr(cohort.model, "embed"):
+        raise ConfigError(f"{where}.name: '{spec.name}' needs a modular task with a token "
+                          f"model (got task '{cohort.task.name}')")
+
+
+def _check_circuit(cohort: Cohort, spec: CircuitProbe, where: str) -> None:
+    _check_fourier(cohort, spec, where)
+    task = cohort.task
+    p = task.meta["p"]
+    if task.meta.get("op") != "a+b":
+        raise ConfigError(f"{where}.name: 'circuit' measures the a+b circuit (allowed ops: "
+                          f"a+b, got {task.meta.get('op')!r})")
+    bad = [k for k in spec.key_freqs or [] if k > p // 2]
+    if bad:
+        raise ConfigError(f"{where}.key_freqs: frequencies must be in 1..{p // 2} for p={p},"
+                          f" got {bad}")
+
+
+def _check_groups(cohort: Cohort, spec: GroupProbe, where: str) -> None:
+    unknown = sorted(set(spec.groups or []) - set(cohort.task.groups))
+    if unknown:
+        raise ConfigError(f"{where}.groups: unknown group(s) {unknown} for task "
+                          f"'{cohort.task.name}' (allowed: {', '.join(_default_groups(cohort))})")
+
+
+def _check_representation(cohort: Cohort, spec: ProbeSpec, where: str) -> None:
+    if cohort.task.regression:
+        raise ConfigError(f"{where}.name: 'representation' needs a classification task "
+                          f"(task '{cohort.task.name}' is a regression)")
 
 
 def check_probe(spec: ProbeSpec, index: int, cohort: Cohort) -> None:
-    """Reject a probe the run's task or model cannot serve: one line naming the field."""
-    task, where = cohort.task, f"probes.{index}"
-    if isinstance(spec, (FourierProbe, CircuitProbe)):
-        if task.name != "modular" or not hasattr(cohort.model, "embed"):
-            raise ConfigError(f"{where}.name: '{spec.name}' needs a modular task with a token "
-                              f"model (got task '{task.name}')")
-    if isinstance(spec, CircuitProbe):
-        p = task.meta["p"]
-        if task.meta.get("op") != "a+b":
-            raise ConfigError(f"{where}.name: 'circuit' measures the a+b circuit (allowed ops: "
-                              f"a+b, got {task.meta.get('op')!r})")
-        bad = [k for k in spec.key_freqs or [] if k > p // 2]
-        if bad:
-            raise ConfigError(f"{where}.key_freqs: frequencies must be in 1..{p // 2} for p={p},"
-                              f" got {bad}")
-    if isinstance(spec, GroupProbe):
-        unknown = sorted(set(spec.groups or []) - set(task.groups))
-        if unknown:
-            raise ConfigError(f"{where}.groups: unknown group(s) {unknown} for task "
-                              f"'{task.name}' (allowed: {', '.join(_default_groups(cohort))})")
-    if isinstance(spec, RepresentationProbe) and task.regression:
-        raise ConfigError(f"{where}.name: 'representation' needs a classification task "
-                          f"(task '{task.name}' is a regression)")
+    """Reject a probe the run's task or model cannot serve: one line naming the field (each
+    registered probe brings its own check)."""
+    check = PROBES.get(spec.name, where=f"probes.{index}.name").check_fn()
+    if check is not None:
+        check(cohort, spec, f"probes.{index}")
 
 
 def check_probes(specs: list[ProbeSpec], cohort: Cohort) -> None:
