@@ -32,6 +32,12 @@ MODELS = {
 HEAVY = {"equidistant", "equivariant", "mnist_subclass"}
 
 
+def test_the_smoke_models_are_the_registered_models():
+    from grokscope.config.components import MODELS as REGISTERED
+
+    assert set(MODELS) == set(REGISTERED)
+
+
 def test_every_registered_task_has_an_example_or_a_reason():
     assert {name for name in TASKS if not TASKS.get(name).example} <= HEAVY
 

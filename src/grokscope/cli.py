@@ -179,7 +179,7 @@ def doctor(
 
 @app.command()
 def tasks() -> None:
-    """List the tasks (with their operations) and the split policies."""
+    """List the registered tasks (with their operations), models and split policies."""
     from grokscope.config.tasks import load_plugins
     from grokscope.tasks import OPERATION_LISTS, SPLITS, TASKS
 
@@ -188,8 +188,13 @@ def tasks() -> None:
         console.print(f"[bold]{name}[/bold]: {doc}", highlight=False)
         if name in OPERATION_LISTS:
             console.print("  ops: " + ", ".join(OPERATION_LISTS[name]), highlight=False)
+    from grokscope.config.components import MODELS
+
+    console.print("models:")
+    for name, doc in MODELS.describe().items():
+        console.print(f"  [bold]{name}[/bold]: {doc}")
     console.print("splits:")
-    for name, doc in SPLITS.items():
+    for name, doc in SPLITS.describe().items():
         console.print(f"  [bold]{name}[/bold]: {doc}")
 
 

@@ -7,6 +7,7 @@ Defaults reproduce the Nanda et al. 2023 recipe (1-layer transformer, a+b mod 11
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -21,6 +22,11 @@ from pydantic import (
 )
 
 from grokscope.config import paths
+from grokscope.config.components import LOSSES as LOSS_REGISTRY
+from grokscope.config.components import MODELS as MODEL_REGISTRY
+from grokscope.config.components import SPLITS as SPLIT_REGISTRY
+from grokscope.config.components import on_register as on_register_component
+from grokscope.config.components import register_model, register_split
 from grokscope.config.tasks import TASKS, load_plugins, on_register, register_task
 from grokscope.config.transforms import ClipByMemberNormSpec, TransformSpec, parse_transform
 from grokscope.errors import ConfigError
@@ -300,9 +306,20 @@ class TrainConfig(Strict):
     log_every: Annotated[int, Field(ge=1)] = 10
     checkpoint_every: Annotated[int, Field(ge=1)] = 1000
     device: Annotated[str, Field(pattern=r"^(auto|cpu|cuda(:\d+)?)$")] = "auto"  # or cuda:N
-    loss: Literal["cross_entropy", "mse"] = "cross_entropy"
+    loss: str = "cross_entropy"  # a registered loss (grokscope.config.components.LOSSES)
     loss_dtype: Literal["float32", "float64"] = "float32"  # precision of softmax/loss
     threads: Annotated[int, Field(ge=1)] | None = None  # torch CPU threads; None: torch default
+
+    @field_validator("loss")
+    @classmethod
+    def _registered_loss(cls, value: str) -> str:
+        names = LOSS_REGISTRY.in_order()
+        if value not in names:
+            quoted = [repr(n) for n in names]
+            allowed = " or ".join([", ".join(quoted[:-1]), quoted[-1]] if len(quoted) > 1
+                                  else quoted)
+            raise ValueError(f"Input should be {allowed}")
+        return value
 
 
 class CohortConfig(Strict):
@@ -381,6 +398,49 @@ def _refresh_tasks() -> None:
 
 _refresh_tasks()
 on_register(_refresh_tasks)
+
+_BUILTIN_MODELS: list[tuple[str, type[BaseModel], str, str]] = [
+    ("mlp", MLPConfig, "token tasks: embed, combine, hidden layers; feature tasks: hidden "
+     "layers on the features", "grokscope.models:_mlp"),
+    ("transformer", TransformerConfig, "decoder-only transformer read at `=`; on feature "
+     "tasks, features cut into tokens with a class token", "grokscope.models:_transformer"),
+]
+_BUILTIN_SPLITS: list[tuple[str, type[BaseModel], str, str]] = [
+    ("uniform", UniformSplitConfig, "a uniform random fraction of the examples per member; "
+     "test = the rest", "grokscope.tasks:_uniform_split"),
+    ("subclass_shift", SubclassShiftSplitConfig, "imbalanced subclass sampling from the "
+     "train pool (Carvalho et al. 2025, Eq. 1); test = the task's balanced test set",
+     "grokscope.tasks:_subclass_shift_split"),
+    ("pool", PoolSplitConfig, "n_train examples per member drawn from the task's training "
+     "pool; test = the task's test set (or the rest)", "grokscope.tasks:_pool_split"),
+]
+for _name, _config, _description, _build in _BUILTIN_MODELS:
+    register_model(_name, _description, _build)(_config)
+for _name, _config, _description, _build in _BUILTIN_SPLITS:
+    register_split(_name, _description, _build)(_config)
+
+
+def _refresh_component(field: str, registry: Any, default: BaseModel) -> Callable[[], None]:
+    def refresh() -> None:
+        from pydantic.fields import FieldInfo
+
+        configs = tuple(dict.fromkeys(registry.get(n).config for n in registry.in_order()))
+        TAGGED.update({n: registry.get(n).config for n in registry.in_order()})
+        if field == "model":
+            MODELS.update({n: registry.get(n).config for n in registry.in_order()})
+        union: Any = Union[configs]  # noqa: UP007 - built at run time from the registry
+        annotation: Any = Annotated[union, Field(discriminator="name")]
+        ExperimentConfig.model_fields[field] = FieldInfo.from_annotated_attribute(
+            annotation, default)
+        ExperimentConfig.model_rebuild(force=True)
+
+    return refresh
+
+
+on_register_component("model", _refresh_component("model", MODEL_REGISTRY,
+                                                  TransformerConfig()))
+on_register_component("split", _refresh_component("split", SPLIT_REGISTRY,
+                                                  UniformSplitConfig()))
 
 
 def _refresh_probes() -> None:

@@ -17,7 +17,8 @@ from typing import Any
 
 from grokscope.registry import Registry
 
-PLUGIN_GROUPS = ("grokscope.tasks", "grokscope.transforms", "grokscope.probes")
+PLUGIN_GROUPS = ("grokscope.tasks", "grokscope.transforms", "grokscope.probes", "grokscope.models",
+                 "grokscope.splits")
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ _loaded = False
 
 def load_plugins() -> None:
     """Import every module other installed packages list under the entry-point groups
-    `grokscope.tasks`, `grokscope.transforms` and `grokscope.probes` (once per process); each
+    `grokscope.tasks`, `.transforms`, `.probes`, `.models` and `.splits` (once per process); each
     registers itself."""
     global _loaded
     if _loaded:

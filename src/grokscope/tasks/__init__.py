@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -26,6 +27,7 @@ from grokscope.config import (
     TaskConfig,
     UniformSplitConfig,
 )
+from grokscope.config.components import SPLITS as SPLIT_POLICIES
 from grokscope.config.tasks import TASKS
 from grokscope.errors import ConfigError
 from grokscope.tasks.base import TaskData
@@ -42,13 +44,7 @@ from grokscope.tasks.splits import (
 )
 from grokscope.tasks.subclass import SubclassSpec, subclass_task
 
-SPLITS = {
-    "uniform": "a uniform random fraction of the examples per member; test = the rest",
-    "subclass_shift": "imbalanced subclass sampling from the train pool (Carvalho et al. 2025, "
-                      "Eq. 1); test = the task's balanced test set",
-    "pool": "n_train examples per member drawn from the task's training pool; test = the "
-            "task's test set (or the rest)",
-}
+SPLITS = SPLIT_POLICIES  # registry of the split policies (names and descriptions)
 OPERATION_LISTS = {"modular": sorted(OPERATIONS), "permutation": sorted(PERMUTATION_OPERATIONS)}
 
 
@@ -130,18 +126,33 @@ def undersampled_of(config: SubclassShiftSplitConfig, task: TaskData) -> list[in
 def build_splits(config: SplitConfig, task: TaskData, split_seeds: Sequence[int],
                  fractions: Sequence[float | None], n_trains: Sequence[int | None],
                  fs: Sequence[float | None]) -> Splits:
-    """Train and test masks for every member, each from that member's own seed."""
-    if isinstance(config, UniformSplitConfig):
-        train = torch.stack([uniform_split(task.n_examples, f, s)
-                             for f, s in zip(fractions, split_seeds, strict=True)])
-        return Splits(train, ~train, {}, {})
-    if isinstance(config, PoolSplitConfig):
-        in_test = task.groups.get("in_test")
-        pool = torch.ones(task.n_examples, dtype=torch.bool) if in_test is None else ~in_test.bool()
-        train = torch.stack([pool_split(pool, n, s, task.name)
-                             for n, s in zip(n_trains, split_seeds, strict=True)])
-        test = ~train if in_test is None else in_test.bool().expand_as(train).clone()
-        return Splits(train, test, {}, {})
+    """Train and test masks for every member, each from that member's own seed, by the
+    builder the split policy registered (`grokscope.config.components`)."""
+    build = SPLIT_POLICIES.get(config.name, where="split.name").builder()
+    return build(config, task, split_seeds, fractions, n_trains, fs)
+
+
+def _uniform_split(config: UniformSplitConfig, task: TaskData, split_seeds: Sequence[int],
+                   fractions: Sequence[Any], n_trains: Sequence[Any],
+                   fs: Sequence[Any]) -> Splits:
+    train = torch.stack([uniform_split(task.n_examples, f, s)
+                         for f, s in zip(fractions, split_seeds, strict=True)])
+    return Splits(train, ~train, {}, {})
+
+
+def _pool_split(config: PoolSplitConfig, task: TaskData, split_seeds: Sequence[int],
+                fractions: Sequence[Any], n_trains: Sequence[Any], fs: Sequence[Any]) -> Splits:
+    in_test = task.groups.get("in_test")
+    pool = torch.ones(task.n_examples, dtype=torch.bool) if in_test is None else ~in_test.bool()
+    train = torch.stack([pool_split(pool, n, s, task.name)
+                         for n, s in zip(n_trains, split_seeds, strict=True)])
+    test = ~train if in_test is None else in_test.bool().expand_as(train).clone()
+    return Splits(train, test, {}, {})
+
+
+def _subclass_shift_split(config: SubclassShiftSplitConfig, task: TaskData,
+                          split_seeds: Sequence[int], fractions: Sequence[Any],
+                          n_trains: Sequence[Any], fs: Sequence[Any]) -> Splits:
     if "subclass" not in task.groups or "in_test" not in task.groups:
         raise ConfigError(f"split 'subclass_shift': task '{task.name}' has no subclasses "
                           "(allowed tasks: equidistant, equivariant, mnist_subclass)")

@@ -9,6 +9,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from grokscope.config.components import loss_function
+
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
@@ -25,14 +27,17 @@ def per_example_loss(
     labels = labels.expand(logits.shape[:-1])
     if labels.is_floating_point():
         return (logits[..., 0] - labels).pow(2)
-    if kind == "cross_entropy":
-        return F.cross_entropy(logits.flatten(0, 1), labels.flatten(), reduction="none").view(
-            labels.shape
-        )
-    if kind == "mse":
-        target = F.one_hot(labels, logits.shape[-1]).to(logits.dtype)
-        return (logits - target).pow(2).mean(-1)
-    raise ValueError(f"train.loss must be one of cross_entropy, mse; got {kind!r}")
+    return loss_function(kind)(logits, labels)
+
+
+def _cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    return F.cross_entropy(logits.flatten(0, 1), labels.flatten(), reduction="none").view(
+        labels.shape)
+
+
+def _mse(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    target = F.one_hot(labels, logits.shape[-1]).to(logits.dtype)
+    return (logits - target).pow(2).mean(-1)
 
 
 def correct(logits: torch.Tensor, labels: torch.Tensor, tolerance: float | None = None,

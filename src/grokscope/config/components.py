@@ -1,0 +1,68 @@
+"""Registries of the model architectures and split policies, like the task registry
+(`grokscope.config.tasks`): a settings class, a builder (a callable or a `"module:function"`
+path, imported when a run builds it) and a one-line description. Registering one rebuilds the
+experiment schema's `model` or `split` field to accept it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib import import_module
+from typing import Any
+
+from grokscope.config.tasks import TaskEntry
+from grokscope.registry import Registry
+
+MODELS: Registry[TaskEntry] = Registry("model")
+# losses: name -> "module:function" (or a callable) of (logits (E, n, C), labels) -> (E, n)
+LOSSES: Registry[str | Callable[..., Any]] = Registry("loss")
+SPLITS: Registry[TaskEntry] = Registry("split")
+_listeners: dict[str, list[Callable[[], None]]] = {"model": [], "split": []}
+
+
+def _register(registry: Registry[TaskEntry], kind: str, name: str, description: str,
+              build: str | Callable[..., Any]) -> Callable[[type], type]:
+    def add(config: type) -> type:
+        registry.register(name, description)(TaskEntry(config, build))
+        for refresh in _listeners[kind]:
+            refresh()
+        return config
+
+    return add
+
+
+def register_model(name: str, description: str,
+                   build: str | Callable[..., Any]) -> Callable[[type], type]:
+    """Decorator on a model's settings class; `build(config, task, n_members)` returns an
+    uninitialised `CohortModule`."""
+    return _register(MODELS, "model", name, description, build)
+
+
+def register_split(name: str, description: str,
+                   build: str | Callable[..., Any]) -> Callable[[type], type]:
+    """Decorator on a split policy's settings class; `build(config, task, split_seeds,
+    fractions, n_trains, fs)` returns `Splits`."""
+    return _register(SPLITS, "split", name, description, build)
+
+
+def register_loss(name: str, description: str,
+                  loss: str | Callable[..., Any]) -> None:
+    """A per-example loss `(logits (E, n, C), integer labels (E, n)) -> (E, n)`, chosen with
+    `train.loss: name` (computed in `train.loss_dtype`)."""
+    LOSSES.register(name, description)(loss)
+
+
+def loss_function(name: str) -> Callable[..., Any]:
+    entry = LOSSES.get(name, where="train.loss")
+    if callable(entry):
+        return entry
+    module, function = entry.split(":")
+    return getattr(import_module(module), function)
+
+
+register_loss("cross_entropy", "softmax cross-entropy", "grokscope.training.losses:_cross_entropy")
+register_loss("mse", "squared error to one-hot targets averaged over classes (Omnigrok, Liu "
+              "et al. 2023)", "grokscope.training.losses:_mse")
+
+
+def on_register(kind: str, refresh: Callable[[], None]) -> None:
+    _listeners[kind].append(refresh)
