@@ -129,3 +129,20 @@ def test_every_registered_probe_runs_on_every_model_it_serves(probe, model):
     for value in [*scalars.values(), *spectra.values()]:
         assert value.shape[0] == 2 and value.dim() in (1, 2)
         assert torch.isfinite(value).all()
+
+
+def test_the_docs_name_every_registered_entry():
+    """The config and probe docs stay in step with the registries: a registered task, model,
+    split, loss, transform or probe that the docs do not name fails here."""
+    from grokscope.config.components import LOSSES, SPLITS
+    from grokscope.config.components import MODELS as REGISTERED_MODELS
+    from grokscope.config.transforms import TRANSFORMS
+
+    docs = Path(__file__).resolve().parent.parent / "docs"
+    config, probes = (docs / "config.md").read_text(), (docs / "probes.md").read_text()
+    missing = [f"{registry.what} {name}"
+               for registry, text in [(TASKS, config), (REGISTERED_MODELS, config),
+                                      (SPLITS, config), (LOSSES, config),
+                                      (TRANSFORMS, config), (PROBES, probes)]
+               for name in registry.in_order() if f"`{name}`" not in text]
+    assert missing == []
