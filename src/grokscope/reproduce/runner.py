@@ -93,6 +93,8 @@ def run_reproduction(path: Path, quick: bool = False, out_root: str | Path = "ru
     a run directory `part-K` (resumable on its own) under the reproduction's directory, and
     trains on the sweeps' runners: here (`local`) or one Ray task per part (`ray`).
     """
+    # one straight line (plan, train on the runner, collect, write, draw): the steps share
+    # the parts and their member indices, so they stay together
     spec = load_spec(path)
     name = path.stem + ("-quick" if quick else "")
     run_dir = Path(out_root) / path.parent.name / name
