@@ -68,22 +68,22 @@ def test_a_killed_sweep_resumes_its_cohort_and_loses_no_finished_run(tmp_path, m
     spec = _spec(tmp_path)
     reference_plan, reference = run_sweep(spec, tmp_path / "reference", max_members=32,
                                           progress=False)
-    from grokscope.training import loop
+    class CrashInSecondCohort(CrashAt):
+        cohorts = 0
 
-    original, state = loop.train, {"cohorts": 0}
+        def on_start(self, loop):
+            super().on_start(loop)
+            CrashInSecondCohort.cohorts += 1
 
-    def crash_in_second_cohort(cohort, store, callbacks=()):
-        state["cohorts"] += 1
-        if state["cohorts"] == 2:
-            return original(cohort, store, [*callbacks, CrashAt(30, Crash)])
-        return original(cohort, store, callbacks)
+        def on_host(self, step, values):
+            if CrashInSecondCohort.cohorts == 2:
+                super().on_host(step, values)
 
-    monkeypatch.setattr("grokscope.experiment.train", crash_in_second_cohort)
     with pytest.raises(Crash):
-        run_sweep(spec, tmp_path / "out", max_members=32, progress=False)
+        run_sweep(spec, tmp_path / "out", max_members=32, progress=False,
+                  callbacks=[CrashInSecondCohort(30, Crash)])
     plan, _ = plan_sweep(spec, tmp_path / "out", max_members=32)
     assert len(plan.finished) == 8 and plan.resumed == [plan.cohorts[0].id]
-    monkeypatch.setattr("grokscope.experiment.train", original)
     _, table = run_sweep(spec, tmp_path / "out", max_members=32, progress=False)
     assert _rows(table.drop(columns=["cohort"])).equals(
         _rows(reference.drop(columns=["cohort"])))
@@ -120,18 +120,10 @@ def test_a_moved_unfinished_sweep_resumes_where_it_is(tmp_path, monkeypatch):
     `grokscope sweep` does not have."""
     import shutil
 
-    from grokscope.training import loop
-
     spec = _spec(tmp_path)
-    original = loop.train
-
-    def crash(cohort, store, callbacks=()):
-        return original(cohort, store, [*callbacks, CrashAt(30, Crash)])
-
-    monkeypatch.setattr("grokscope.experiment.train", crash)
     with pytest.raises(Crash):
-        run_sweep(spec, tmp_path / "first", max_members=32, progress=False)
-    monkeypatch.setattr("grokscope.experiment.train", original)
+        run_sweep(spec, tmp_path / "first", max_members=32, progress=False,
+                  callbacks=[CrashAt(30, Crash)])
     shutil.copytree(tmp_path / "first", tmp_path / "moved")
     plan, _ = plan_sweep(spec, tmp_path / "moved", max_members=32)
     assert len(plan.resumed) == 1
@@ -164,3 +156,12 @@ def test_a_detect_axis_is_refused_and_new_thresholds_redetect_without_training(t
         assert (folder / "checkpoint.pt").stat().st_mtime_ns == mtime  # nothing retrained
         assert yaml.safe_load((folder / "config.yaml").read_text())["detect"]["delta"] == 0.5
         assert json.loads((folder / "events.json").read_text())["detector"]["delta"] == 0.5
+
+
+def test_callbacks_are_for_the_local_runner_only():
+    from grokscope.errors import ConfigError
+    from grokscope.sweep.runners import make_runner
+
+    with pytest.raises(ConfigError, match="callbacks: only with the local runner"):
+        make_runner("ray", callbacks=[object()])
+    assert make_runner("local", callbacks=[object()]).callbacks

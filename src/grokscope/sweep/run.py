@@ -4,6 +4,7 @@ runner, and collect the table."""
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,24 +117,26 @@ def estimate_seconds(plan: SweepPlan, repeats: int = 10) -> float:
 def run_sweep(spec_path: str | Path, sweep_dir: str | Path | None = None,
               runner: str = "local", address: str | None = None,
               max_members: int | None = None, num_cpus: float = 1.0, num_gpus: float = 0.0,
-              progress: bool = True, console: Console | None = None) -> tuple[SweepPlan, Any]:
+              progress: bool = True, console: Console | None = None,
+              callbacks: Sequence[Any] = ()) -> tuple[SweepPlan, Any]:
     """Train every unfinished cohort of the sweep on the runner; returns the plan and the
-    sweep table (pandas DataFrame)."""
+    sweep table (pandas DataFrame). `callbacks` watch every cohort's training (local runner
+    only)."""
     plan, store = plan_sweep(spec_path, sweep_dir, max_members)
     with DirLock(store.path, "sweep"):
         write_atomic(store.spec_path, lambda handle: handle.write(Path(spec_path).read_bytes()))
-        return plan, _train(plan, store, runner, address, num_cpus, num_gpus, progress, console)
+        chosen = make_runner(runner, address, num_cpus, num_gpus, callbacks)
+        return plan, _train(plan, store, chosen, progress, console)
 
 
-def _train(plan: SweepPlan, store: SweepStore, runner: str, address: str | None,
-           num_cpus: float, num_gpus: float, progress: bool, console: Console | None) -> Any:
+def _train(plan: SweepPlan, store: SweepStore, chosen: Any, progress: bool,
+           console: Console | None) -> Any:
     """Train the plan's cohorts (holding the sweep's lock); the sweep table."""
     detect = plan.runs[0].config.detect
     for folder in plan.redetect:  # thresholds changed since they finished: no retraining
         config = load_run(folder)[0]
         run_experiment(config.model_copy(update={"detect": detect}), folder, progress=False)
     console = console or Console(stderr=True)
-    chosen = make_runner(runner, address, num_cpus, num_gpus)
     bar = Progress(TextColumn("[bold]sweep"), BarColumn(), TextColumn("{task.completed}/"
                    "{task.total} cohorts"), TextColumn("{task.fields[info]}"),
                    TimeElapsedColumn(), console=console,

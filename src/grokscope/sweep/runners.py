@@ -11,7 +11,7 @@ pickles to any worker; `train_cohort` is the whole worker.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +25,9 @@ OnDone = Callable[[Job, dict[str, Any]], None]
 Failures = list[tuple[str, str]]  # (cohort id, one-line reason)
 
 
-def train_cohort(job: Job) -> dict[str, Any]:
+def train_cohort(job: Job, callbacks: Sequence[Any] = ()) -> dict[str, Any]:
     """Train (or resume, or re-read) one cohort of a sweep or a reproduction; its verdicts
-    and seconds."""
+    and seconds. `callbacks` (local runner only) watch its training."""
     from grokscope.config import parse_config
     from grokscope.experiment import RunConflict, run_experiment
     from grokscope.sweep.store import SweepStore
@@ -43,7 +43,7 @@ def train_cohort(job: Job) -> dict[str, Any]:
             sweep.write_members(job["cohort"], job["members"])
         result = run_experiment(parse_config(job["config"]), folder,
                                 overwrite=job.get("overwrite", False),
-                                progress=job.get("progress", False))
+                                progress=job.get("progress", False), callbacks=callbacks)
     except RunConflict:
         raise ConfigError(f"sweep: {folder} holds a cohort trained with other settings (an "
                           "older grokscope?); move it away to retrain it, or give the sweep "
@@ -53,11 +53,16 @@ def train_cohort(job: Job) -> dict[str, Any]:
 
 
 class LocalRunner:
+    """In this process, one cohort after another; `callbacks` see each cohort's training."""
+
     name = "local"
+
+    def __init__(self, callbacks: Sequence[Any] = ()) -> None:
+        self.callbacks = list(callbacks)
 
     def run(self, jobs: list[Job], on_done: OnDone) -> Failures:
         for job in jobs:
-            on_done(job, train_cohort(job))
+            on_done(job, train_cohort(job, self.callbacks))
         return []
 
 
@@ -117,11 +122,14 @@ def _reason(error: Exception) -> str:
 
 
 def make_runner(name: str, address: str | None = None, num_cpus: float = 1.0,
-                num_gpus: float = 0.0) -> LocalRunner | RayRunner:
+                num_gpus: float = 0.0, callbacks: Sequence[Any] = ()) -> LocalRunner | RayRunner:
     if name == "local":
         if address:
             raise ConfigError("--address: only for --runner ray")
-        return LocalRunner()
+        return LocalRunner(callbacks)
+    if callbacks:
+        raise ConfigError("callbacks: only with the local runner (a Ray worker cannot run "
+                          "this process's objects; allowed runners: local)")
     if name == "ray":
         return RayRunner(address, num_cpus, num_gpus)
     raise ConfigError(f"--runner: unknown runner {name!r} (allowed: local, ray)")
