@@ -17,15 +17,22 @@ class Registry(Generic[T]):
     def __init__(self, what: str) -> None:
         self.what = what
         self._entries: dict[str, tuple[T, str]] = {}
+        self._listeners: list[Callable[[], None]] = []
 
     def register(self, name: str, description: str) -> Callable[[T], T]:
         def add(entry: T) -> T:
             if name in self._entries and self._entries[name][0] is not entry:
                 raise ValueError(f"{self.what}: {name!r} is registered twice")
             self._entries[name] = (entry, description)
+            for refresh in self._listeners:
+                refresh()
             return entry
 
         return add
+
+    def on_register(self, refresh: Callable[[], None]) -> None:
+        """Call `refresh` after every later registration (the schema rebuilds a field)."""
+        self._listeners.append(refresh)
 
     def get(self, name: str, where: str | None = None) -> T:
         if name not in self._entries:

@@ -16,15 +16,12 @@ MODELS: Registry[TaskEntry] = Registry("model")
 # losses: name -> "module:function" (or a callable) of (logits (E, n, C), labels) -> (E, n)
 LOSSES: Registry[str | Callable[..., Any]] = Registry("loss")
 SPLITS: Registry[TaskEntry] = Registry("split")
-_listeners: dict[str, list[Callable[[], None]]] = {"model": [], "split": []}
 
 
-def _register(registry: Registry[TaskEntry], kind: str, name: str, description: str,
+def _register(registry: Registry[TaskEntry], name: str, description: str,
               build: str | Callable[..., Any]) -> Callable[[type], type]:
     def add(config: type) -> type:
         registry.register(name, description)(TaskEntry(config, build))
-        for refresh in _listeners[kind]:
-            refresh()
         return config
 
     return add
@@ -34,14 +31,14 @@ def register_model(name: str, description: str,
                    build: str | Callable[..., Any]) -> Callable[[type], type]:
     """Decorator on a model's settings class; `build(config, task, n_members)` returns an
     uninitialised `CohortModule`."""
-    return _register(MODELS, "model", name, description, build)
+    return _register(MODELS, name, description, build)
 
 
 def register_split(name: str, description: str,
                    build: str | Callable[..., Any]) -> Callable[[type], type]:
     """Decorator on a split policy's settings class; `build(config, task, split_seeds,
     fractions, n_trains, fs)` returns `Splits`."""
-    return _register(SPLITS, "split", name, description, build)
+    return _register(SPLITS, name, description, build)
 
 
 def register_loss(name: str, description: str,
@@ -62,7 +59,3 @@ def loss_function(name: str) -> Callable[..., Any]:
 register_loss("cross_entropy", "softmax cross-entropy", "grokscope.training.losses:_cross_entropy")
 register_loss("mse", "squared error to one-hot targets averaged over classes (Omnigrok, Liu "
               "et al. 2023)", "grokscope.training.losses:_mse")
-
-
-def on_register(kind: str, refresh: Callable[[], None]) -> None:
-    _listeners[kind].append(refresh)

@@ -25,13 +25,11 @@ from grokscope.config import paths
 from grokscope.config.components import LOSSES as LOSS_REGISTRY
 from grokscope.config.components import MODELS as MODEL_REGISTRY
 from grokscope.config.components import SPLITS as SPLIT_REGISTRY
-from grokscope.config.components import on_register as on_register_component
 from grokscope.config.components import register_model, register_split
-from grokscope.config.tasks import TASKS, load_plugins, on_register, register_task
+from grokscope.config.tasks import TASKS, load_plugins, register_task
 from grokscope.config.transforms import ClipByMemberNormSpec, TransformSpec, parse_transform
 from grokscope.errors import ConfigError
-from grokscope.probes.config import PROBE_CONFIGS, ProbeConfig, probe_configs
-from grokscope.probes.config import on_register as on_register_probe
+from grokscope.probes.config import PROBE_CONFIGS, PROBES, ProbeConfig, probe_configs
 from grokscope.schema import Seed, Strict
 from grokscope.yamlio import parse_yaml, read_mapping
 
@@ -397,7 +395,7 @@ def _refresh_tasks() -> None:
 
 
 _refresh_tasks()
-on_register(_refresh_tasks)
+TASKS.on_register(_refresh_tasks)
 
 _BUILTIN_MODELS: list[tuple[str, type[BaseModel], str, str]] = [
     ("mlp", MLPConfig, "token tasks: embed, combine, hidden layers; feature tasks: hidden "
@@ -437,10 +435,8 @@ def _refresh_component(field: str, registry: Any, default: BaseModel) -> Callabl
     return refresh
 
 
-on_register_component("model", _refresh_component("model", MODEL_REGISTRY,
-                                                  TransformerConfig()))
-on_register_component("split", _refresh_component("split", SPLIT_REGISTRY,
-                                                  UniformSplitConfig()))
+MODEL_REGISTRY.on_register(_refresh_component("model", MODEL_REGISTRY, TransformerConfig()))
+SPLIT_REGISTRY.on_register(_refresh_component("split", SPLIT_REGISTRY, UniformSplitConfig()))
 
 
 def _refresh_probes() -> None:
@@ -456,7 +452,7 @@ def _refresh_probes() -> None:
     ExperimentConfig.model_rebuild(force=True)
 
 
-on_register_probe(_refresh_probes)
+PROBES.on_register(_refresh_probes)
 
 
 def _schema_at(loc: list[str]) -> type[BaseModel] | None:

@@ -35,7 +35,6 @@ class TaskEntry:
 
 
 TASKS: Registry[TaskEntry] = Registry("task")
-_listeners: list[Callable[[], None]] = []
 
 
 def register_task(*names: str, description: str, build: str | Callable[[Any], Any],
@@ -47,16 +46,9 @@ def register_task(*names: str, description: str, build: str | Callable[[Any], An
     def add(config: type) -> type:
         for name in names:
             TASKS.register(name, description)(TaskEntry(config, build, example or {}))
-        for refresh in _listeners:
-            refresh()
         return config
 
     return add
-
-
-def on_register(refresh: Callable[[], None]) -> None:
-    """Call `refresh` after every registration (the schema rebuilds its `task` field)."""
-    _listeners.append(refresh)
 
 
 _loaded = False

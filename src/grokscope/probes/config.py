@@ -127,7 +127,6 @@ class ProbeEntry:
 
 
 PROBES: Registry[ProbeEntry] = Registry("probe")
-_listeners: list[Callable[[], None]] = []
 
 
 def register_probe(name: str, description: str, measure: str | Callable[..., Any],
@@ -138,15 +137,9 @@ def register_probe(name: str, description: str, measure: str | Callable[..., Any
 
     def add(config: type[ProbeSpec]) -> type[ProbeSpec]:
         PROBES.register(name, description)(ProbeEntry(config, measure, check))
-        for refresh in _listeners:
-            refresh()
         return config
 
     return add
-
-
-def on_register(refresh: Callable[[], None]) -> None:
-    _listeners.append(refresh)
 
 
 _M = "grokscope.probes.measure"
