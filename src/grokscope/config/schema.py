@@ -29,7 +29,7 @@ from grokscope.config.components import register_model, register_split
 from grokscope.config.tasks import TASKS, load_plugins, register_task
 from grokscope.config.transforms import ClipByMemberNormSpec, TransformSpec, parse_transform
 from grokscope.errors import ConfigError
-from grokscope.probes.config import PROBE_CONFIGS, PROBES, ProbeConfig, probe_configs
+from grokscope.probes.config import PROBE_CONFIGS, PROBES, ProbeConfig
 from grokscope.schema import Seed, Strict
 from grokscope.yamlio import parse_yaml, read_mapping
 
@@ -173,7 +173,7 @@ for _names, _config, _description, _example in _BUILTIN_TASKS:
 TaskConfig = Annotated[
     ModularTaskConfig | PermutationTaskConfig | RandomTableTaskConfig | SparseParityTaskConfig
     | MnistTaskConfig | PolynomialTaskConfig | SubclassTaskConfig | MnistSubclassTaskConfig,
-    Field(discriminator="name")]  # rebuilt from the task registry by `_refresh_tasks`
+    Field(discriminator="name")]  # rebuilt from the task registry by `_rebuild_field`
 
 
 def task_configs() -> tuple[type[BaseModel], ...]:
@@ -379,23 +379,6 @@ TAGGED: dict[str, type[BaseModel]] = {
 TASK_CONFIGS = task_configs()
 
 
-def _refresh_tasks() -> None:
-    """A task was registered: the `task` field accepts every registered settings class."""
-    global TaskConfig, TASK_CONFIGS
-    from pydantic.fields import FieldInfo
-
-    TASK_CONFIGS = task_configs()
-    TAGGED.update({name: TASKS.get(name).config for name in TASKS})
-    union: Any = Union[TASK_CONFIGS]  # noqa: UP007 - built at run time from the registry
-    annotation: Any = Annotated[union, Field(discriminator="name")]
-    TaskConfig = annotation
-    ExperimentConfig.model_fields["task"] = FieldInfo.from_annotated_attribute(
-        annotation, ModularTaskConfig())
-    ExperimentConfig.model_rebuild(force=True)
-
-
-_refresh_tasks()
-TASKS.on_register(_refresh_tasks)
 
 _BUILTIN_MODELS: list[tuple[str, type[BaseModel], str, str]] = [
     ("mlp", MLPConfig, "token tasks: embed, combine, hidden layers; feature tasks: hidden "
@@ -418,41 +401,35 @@ for _name, _config, _description, _build in _BUILTIN_SPLITS:
     register_split(_name, _description, _build)(_config)
 
 
-def _refresh_component(field: str, registry: Any, default: BaseModel) -> Callable[[], None]:
+def _rebuild_field(field: str, registry: Any, default: Any, names: dict | None = None,
+                   many: bool = False) -> Callable[[], None]:
+    """A rebuild of one schema field from its registry (tasks, models, splits, probes): the
+    field's discriminated union then holds every registered settings class, `TAGGED` (and
+    `names`) learn their names for error messages."""
+
     def refresh() -> None:
         from pydantic.fields import FieldInfo
 
-        configs = tuple(dict.fromkeys(registry.get(n).config for n in registry.in_order()))
-        TAGGED.update({n: registry.get(n).config for n in registry.in_order()})
-        if field == "model":
-            MODELS.update({n: registry.get(n).config for n in registry.in_order()})
+        order = registry.in_order()
+        configs = tuple(dict.fromkeys(registry.get(n).config for n in order))
+        TAGGED.update({n: registry.get(n).config for n in order})
+        if names is not None:
+            names.update({n: registry.get(n).config for n in order})
         union: Any = Union[configs]  # noqa: UP007 - built at run time from the registry
         annotation: Any = Annotated[union, Field(discriminator="name")]
         ExperimentConfig.model_fields[field] = FieldInfo.from_annotated_attribute(
-            annotation, default)
+            list[annotation] if many else annotation, default)
         ExperimentConfig.model_rebuild(force=True)
 
     return refresh
 
 
-MODEL_REGISTRY.on_register(_refresh_component("model", MODEL_REGISTRY, TransformerConfig()))
-SPLIT_REGISTRY.on_register(_refresh_component("split", SPLIT_REGISTRY, UniformSplitConfig()))
-
-
-def _refresh_probes() -> None:
-    """A probe was registered: the `probes` list accepts every registered settings class."""
-    from pydantic.fields import FieldInfo
-
-    configs = probe_configs()
-    PROBE_CONFIGS.update({c.model_fields["name"].default: c for c in configs})
-    TAGGED.update(PROBE_CONFIGS)
-    union: Any = Union[configs]  # noqa: UP007 - built at run time from the registry
-    annotation: Any = list[Annotated[union, Field(discriminator="name")]]
-    ExperimentConfig.model_fields["probes"] = FieldInfo.from_annotated_attribute(annotation, [])
-    ExperimentConfig.model_rebuild(force=True)
-
-
-PROBES.on_register(_refresh_probes)
+_refresh_tasks = _rebuild_field("task", TASKS, ModularTaskConfig())
+_refresh_tasks()  # the task names into TAGGED
+TASKS.on_register(_refresh_tasks)
+MODEL_REGISTRY.on_register(_rebuild_field("model", MODEL_REGISTRY, TransformerConfig(), MODELS))
+SPLIT_REGISTRY.on_register(_rebuild_field("split", SPLIT_REGISTRY, UniformSplitConfig()))
+PROBES.on_register(_rebuild_field("probes", PROBES, [], PROBE_CONFIGS, many=True))
 
 
 def _schema_at(loc: list[str]) -> type[BaseModel] | None:

@@ -166,10 +166,6 @@ for _config, _description, _check in _BUILTIN:
                    f"{_M}:{_check}" if _check else None)(_config)
 
 
-def probe_configs() -> tuple[type[ProbeSpec], ...]:
-    return tuple(PROBES.get(name).config for name in PROBES.in_order())
-
-
 ProbeConfig = Annotated[
     WeightNormProbe | GroupProbe | FourierProbe | CircuitProbe | SharpnessProbe
     | RepresentationProbe | PruningProbe | ShiftProbe,
