@@ -44,11 +44,6 @@ class RunConflict(ConfigError):
     """The run directory holds a run trained with other settings."""
 
 
-def _trained_anything(store: RunStore) -> bool:
-    return (store.checkpoint_path.exists() or store.events_path.exists()
-            or bool(store._parts(store.parts_dir)) or store.metrics_path.exists())
-
-
 def _prepare(store: RunStore, config: ExperimentConfig, overwrite: bool) -> bool:
     """Create or check the run directory (holding its lock); True when the stored events must
     be recomputed."""
@@ -56,21 +51,22 @@ def _prepare(store: RunStore, config: ExperimentConfig, overwrite: bool) -> bool
         store.remove()
     store.claim()
     store.clean_temp()
-    config_text = dump_config(config)
-    if not store.has_config() and _trained_anything(store):
+    config_text, trained = dump_config(config), store.has_training()
+    if not store.has_config() and trained:
         raise ConfigError(f"run: {store.path} holds training files but no config.yaml, so "
                           "they cannot be checked against this config; restore config.yaml, "
                           "or pass --overwrite to start again")
-    if not store.has_config() or not _trained_anything(store):
+    if not trained:
         store.write_config(config_text)  # nothing trained yet: a corrected config just goes in
         return False
-    stored = _parse_stored(store.read_config(), store.config_path)
+    stored_text = store.read_config()
+    stored = _parse_stored(stored_text, store.config_path)
     if identity.training_view(stored) != identity.training_view(config):
         raise RunConflict(
             f"run: {store.path} holds a run with a different config; pass --overwrite to "
             f"replace it, or give this run another name (--set name=...)"
         )
-    if store.read_config() != config_text:  # only the analysis settings or the location
+    if stored_text != config_text:  # only the analysis settings or the location
         store.write_config(config_text)
         return identity.analysis_view(stored) != identity.analysis_view(config)
     return False

@@ -175,6 +175,11 @@ class RunStore:
             raise ConfigError(f"run: {self.config_path} is not text (corrupt); restore it "
                               "or retrain with --overwrite") from None
 
+    def has_training(self) -> bool:
+        """Anything trained is stored: a checkpoint, metrics (parts or merged) or events."""
+        return (self.checkpoint_path.exists() or self.events_path.exists()
+                or bool(self._parts(self.parts_dir)) or self.metrics_path.exists())
+
     def write_config(self, text: str) -> None:
         write_text_atomic(self.config_path, text)
 
