@@ -18,7 +18,7 @@ from grokscope.training.members import resolve_members
         ({"optim": {"lr": -1}}, r"optim\.lr: must be greater than 0, got -1"),
         ({"optim": {"lr": [0.1, -2]}}, r"optim\.lr\.1: must be greater than 0, got -2"),
         ({"split": {"fraction": 1.5}}, r"split\.fraction: must be less than 1, got 1\.5"),
-        ({"train": {"loss": "l1"}}, r"train\.loss: must be 'cross_entropy' or 'mse', got 'l1'"),
+        ({"train": {"loss": "l1"}}, r"train\.loss: must be 'cross_entropy', 'mse' or 'stablemax', got 'l1'"),
         ({"model": {"name": "cnn"}}, r"model\.name: unknown value 'cnn' \(allowed: 'mlp', 'transformer'\)"),
         ({"train": {"steps": "many"}}, r"train\.steps: must be a valid integer"),
         ({"model": {"name": "transformer", "d_model": 10, "n_heads": 4}}, r"divisible by n_heads"),

@@ -24,7 +24,8 @@ LEVEL = {name: level for level, names in enumerate(LEVELS) for name in names.spl
 # beside the probes they configure. A transform's settings build their link lazily (inside
 # `build()`, never at import: the config stays torch-free, as the last test checks).
 ALLOWED = {("config", "grokscope.probes.config"),
-           ("config", "grokscope.training.optim.transforms")}
+           *(("config", f"grokscope.training.optim.{link}")
+             for link in ("base", "transforms", "grokfast", "geometry"))}
 ROOT = Path(grokscope.__file__).parent
 
 

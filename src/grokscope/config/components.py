@@ -59,3 +59,6 @@ def loss_function(name: str) -> Callable[..., Any]:
 register_loss("cross_entropy", "softmax cross-entropy", "grokscope.training.losses:_cross_entropy")
 register_loss("mse", "squared error to one-hot targets averaged over classes (Omnigrok, Liu "
               "et al. 2023)", "grokscope.training.losses:_mse")
+register_loss("stablemax", "StableMax cross-entropy (Prieto et al. 2025): s(x) = x + 1 above 0, "
+              "1 / (1 - x) below, in place of exp; they compute it in float64 "
+              "(train.loss_dtype: float64)", "grokscope.training.losses:_stablemax_cross_entropy")

@@ -44,6 +44,8 @@ class ModularTaskConfig(Strict):
     name: Literal["modular"] = "modular"
     p: Annotated[int, Field(ge=2)] = 113
     op: str = "a+b"
+    # leave out the pairs with b = 0 (always for a/b); Grokfast's x*y mod 97 uses y in 1..p-1
+    nonzero_b: bool = False
 
 
 class SubclassTaskConfig(Strict):
@@ -234,7 +236,7 @@ class MLPConfig(Strict):
     width: Annotated[int, Field(ge=1)] = 256
     depth: Annotated[int, Field(ge=1)] = 1
     activation: Literal["relu", "gelu", "silu", "tanh", "quadratic"] = "relu"
-    combine: Literal["concat", "sum"] = "concat"
+    combine: Literal["concat", "sum", "one_hot"] = "concat"  # one_hot: no embedding
     bias: bool = True
     init_scale: PositiveFloat | list[PositiveFloat] = 1.0  # per-member (Omnigrok's alpha)
     output_scale: PositiveFloat | list[PositiveFloat] = 1.0  # per-member (lazy-training alpha)
@@ -267,10 +269,11 @@ class TransformerConfig(Strict):
 
 
 class OptimConfig(Strict):
-    """AdamW with decoupled weight decay, exactly as torch.optim.AdamW, or plain SGD (with
-    momentum, weight decay added to the gradient, as torch.optim.SGD): one step, all members."""
+    """AdamW with decoupled weight decay, exactly as torch.optim.AdamW; Adam with weight
+    decay added to the gradient (coupled L2), as torch.optim.Adam; or plain SGD (momentum,
+    coupled weight decay, as torch.optim.SGD): one step, all members."""
 
-    name: Literal["adamw", "sgd"] = "adamw"
+    name: Literal["adamw", "adam", "sgd"] = "adamw"
     lr: PositiveFloat | list[PositiveFloat] = 1e-3  # per-member
     weight_decay: Annotated[float, Field(ge=0)] | list[Annotated[float, Field(ge=0)]] = 1.0
     betas: tuple[Beta, Beta] | list[tuple[Beta, Beta]] = (0.9, 0.98)  # per-member

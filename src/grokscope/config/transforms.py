@@ -16,14 +16,50 @@ from grokscope.schema import Strict, first_error
 
 TRANSFORMS: Registry[type[TransformSpec]] = Registry("transform")
 
+Unit = Annotated[float, Field(gt=0, lt=1)]
+NonNegative = Annotated[float, Field(ge=0)]
+Positive = Annotated[float, Field(gt=0)]
+
 
 class TransformSpec(Strict):
-    """Base of every transform's settings: `name` picks the class."""
+    """Base of every transform's settings: `name` picks the class; `members` (indices)
+    applies it to those members only, the others' updates passing through bit for bit, so
+    one cohort holds a baseline and each method side by side. A numeric setting given as a
+    list holds one value per member."""
 
     name: str
+    members: list[Annotated[int, Field(ge=0)]] | None = None
 
     def build(self, n_members: int, device: Any) -> Any:
         raise NotImplementedError
+
+    def make(self, n_members: int, device: Any) -> Any:
+        """The link, restricted to `members` when given."""
+        link = self.build(n_members, device)
+        if self.members is None:
+            return link
+        import torch
+
+        from grokscope.training.optim.base import Masked
+
+        if max(self.members, default=0) >= n_members:
+            raise ValueError(f"members: {self.members} names a member beyond the cohort's "
+                             f"{n_members} (allowed: 0..{n_members - 1})")
+        mask = torch.zeros(n_members, dtype=torch.bool, device=device)
+        mask[self.members] = True
+        return Masked(link, mask)
+
+    def column(self, field: str, n_members: int, device: Any) -> Any:
+        """A setting as a `(E,)` float32 tensor: a scalar broadcast, a list checked for
+        length."""
+        import torch
+
+        value = getattr(self, field)
+        values = value if isinstance(value, list) else [value] * n_members
+        if len(values) != n_members:
+            raise ValueError(f"{field}: has {len(values)} values but the cohort has "
+                             f"{n_members} members")
+        return torch.tensor(values, dtype=torch.float32, device=device)
 
 
 @TRANSFORMS.register("clip_by_member_norm", "scale each member's gradient to a global L2 "
@@ -36,6 +72,61 @@ class ClipByMemberNormSpec(TransformSpec):
         from grokscope.training.optim.transforms import ClipByMemberNorm
 
         return ClipByMemberNorm(self.max_norm)
+
+
+@TRANSFORMS.register("grokfast_ema", "Grokfast-EMA (Lee et al. 2024): g + lamb * EMA_alpha(g), "
+                     "the slow gradient amplified")
+class GrokfastEMASpec(TransformSpec):
+    """Defaults are `grokfast.py`'s function defaults (its README's copy says 0.99 / 5:
+    pin both in a recipe)."""
+
+    name: str = "grokfast_ema"
+    alpha: Unit | list[Unit] = 0.98  # per member
+    lamb: NonNegative | list[NonNegative] = 2.0  # per member; 0: no filter
+
+    def build(self, n_members: int, device: Any) -> Any:
+        from grokscope.training.optim.grokfast import GrokfastEMA
+
+        return GrokfastEMA(self.column("alpha", n_members, device),
+                           self.column("lamb", n_members, device))
+
+
+@TRANSFORMS.register("grokfast_ma", "Grokfast-MA (Lee et al. 2024): g + lamb * mean of the last "
+                     "`window` gradients, once the window is full")
+class GrokfastMASpec(TransformSpec):
+    name: str = "grokfast_ma"
+    window: Annotated[int, Field(ge=1)] = 100
+    lamb: NonNegative | list[NonNegative] = 5.0  # per member
+    off_until: Annotated[int, Field(ge=0)] = 0  # two-stage trigger: no filter until this step
+
+    def build(self, n_members: int, device: Any) -> Any:
+        from grokscope.training.optim.grokfast import GrokfastMA
+
+        return GrokfastMA(self.window, self.column("lamb", n_members, device), self.off_until)
+
+
+@TRANSFORMS.register("perp_grad", "⊥Grad (Prieto et al. 2025): the gradient less its component "
+                     "along the weights, per tensor, rescaled to its norm")
+class PerpGradSpec(TransformSpec):
+    name: str = "perp_grad"
+    rescale: bool = True  # the code's rescaling to |g|; false: the paper's projection alone
+
+    def build(self, n_members: int, device: Any) -> Any:
+        from grokscope.training.optim.geometry import PerpGrad
+
+        return PerpGrad(self.rescale)
+
+
+@TRANSFORMS.register("norm_constraint", "Omnigrok (Liu et al. 2023): after each update, rescale "
+                     "each member's weights to factor x their initial global norm")
+class NormConstraintSpec(TransformSpec):
+    name: str = "norm_constraint"
+    factor: Positive | list[Positive] = 1.0  # per member
+
+    def build(self, n_members: int, device: Any) -> Any:
+        from grokscope.training.optim.geometry import NormConstraint
+
+        return NormConstraint(self.column("factor", n_members, device))
 
 
 def parse_transform(data: Any, index: int) -> TransformSpec:

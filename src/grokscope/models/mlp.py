@@ -21,9 +21,11 @@ class CohortMLP(CohortModule):
     Token inputs (Liu et al. 2022, Gromov 2023, Prieto et al. 2025 use variants of it): each
     of the T input tokens is embedded (N(0, 1), PyTorch's nn.Embedding default); the
     embeddings are concatenated (T*d inputs) or summed (d inputs, as a 2-hot input into a
-    bias-free layer). Feature inputs (`vocab_size=None`, `n_features` given): the first
-    hidden layer reads the features (Carvalho et al. 2025: 117-200-200-4). Then `depth`
-    hidden layers of `width` units and a linear readout. Linear layers use PyTorch's default
+    bias-free layer); `one_hot` feeds the concatenated one-hot tokens (T*V inputs) straight
+    into the first hidden layer, with no embedding (Prieto et al. 2025's MLP). Feature
+    inputs (`vocab_size=None`, `n_features` given): the first hidden layer reads the
+    features (Carvalho et al. 2025: 117-200-200-4). Then `depth` hidden layers of `width`
+    units and a linear readout. Linear layers use PyTorch's default
     U(-1/sqrt(fan_in), 1/sqrt(fan_in)) init.
     """
 
@@ -44,8 +46,10 @@ class CohortMLP(CohortModule):
         super().__init__(n_members)
         self.combine, self.depth, self.use_bias = combine, depth, bias
         self.act = ACTIVATIONS[activation]
-        self.tokens = vocab_size is not None
-        if self.tokens:
+        self.tokens, self.vocab_size = vocab_size is not None, vocab_size
+        if self.tokens and combine == "one_hot":
+            d_in = int(vocab_size) * n_tokens  # type: ignore[arg-type]
+        elif self.tokens:
             self.add_param("embed", (vocab_size, embed_dim), normal_init(1.0))
             d_in = embed_dim * n_tokens if combine == "concat" else embed_dim
         else:
@@ -63,7 +67,10 @@ class CohortMLP(CohortModule):
     def first_layer_tables(self) -> torch.Tensor:
         """First-layer pre-activations per (slot, token): `(E, T*V, width)` (concat) or
         `(E, V, width)` (sum). Exact: layer 1 of an embedding is a sum over the input tokens
-        of per-token terms, so it costs T*V rows instead of N."""
+        of per-token terms, so it costs T*V rows instead of N. With one-hot inputs the first
+        layer's weight is that table."""
+        if self.combine == "one_hot":
+            return self.w0
         dim = self.embed.shape[-1]
         if self.combine == "sum":
             return linear(self.embed, self.w0)
@@ -92,9 +99,8 @@ class CohortMLP(CohortModule):
         self, tokens: torch.Tensor, prepared: dict[str, torch.Tensor] | None
     ) -> torch.Tensor:
         """First-layer pre-activation `(E, N, width)` gathered from `first_layer_tables`."""
-        vocab = self.embed.shape[1]
-        slots = torch.arange(tokens.shape[-1], device=tokens.device) * vocab
-        index = tokens + slots if self.combine == "concat" else tokens
+        slots = torch.arange(tokens.shape[-1], device=tokens.device) * int(self.vocab_size or 0)
+        index = tokens if self.combine == "sum" else tokens + slots
         tables = (prepared or self.prepare())["first"]
         h = embed(index, tables).sum(-2)  # (E, N, width)
         return h + self.b0.unsqueeze(1) if self.use_bias else h

@@ -83,6 +83,14 @@ class RepresentationProbe(ProbeSpec):
     COSTLY: ClassVar[bool] = True
 
 
+class NumericsProbe(ProbeSpec):
+    """Softmax collapse and zero loss terms on training examples (Prieto et al. 2025)."""
+
+    name: Literal["numerics"] = "numerics"
+    dtype: Literal["float16", "float32", "float64"] | None = None  # None: train.loss_dtype
+    max_examples: Annotated[int, Field(ge=1)] = 4096  # per member, a fixed subset
+
+
 class PruningProbe(ProbeSpec):
     """Test accuracy after magnitude pruning to each sparsity (lottery-ticket view)."""
 
@@ -156,6 +164,8 @@ _BUILTIN: list[tuple[type[ProbeSpec], str, str | None]] = [
      "optional Hutchinson trace", None),
     (RepresentationProbe, "effective rank of the penultimate representation; softmax "
      "collapse", "_check_representation"),
+    (NumericsProbe, "softmax collapse and zero loss terms on training examples, in a chosen "
+     "precision (Prieto et al. 2025)", None),
     (PruningProbe, "test accuracy after magnitude pruning to each sparsity (lottery "
      "tickets)", None),
     (ShiftProbe, "MMD^2 between each member's train and test representations", None),
@@ -168,7 +178,7 @@ for _config, _description, _check in _BUILTIN:
 
 ProbeConfig = Annotated[
     WeightNormProbe | GroupProbe | FourierProbe | CircuitProbe | SharpnessProbe
-    | RepresentationProbe | PruningProbe | ShiftProbe,
+    | RepresentationProbe | NumericsProbe | PruningProbe | ShiftProbe,
     Field(discriminator="name")]  # rebuilt from the registry when a probe is registered
 PROBE_CONFIGS: dict[str, type[ProbeSpec]] = {
     name: PROBES.get(name).config for name in PROBES.in_order()}

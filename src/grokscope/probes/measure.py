@@ -21,6 +21,7 @@ from grokscope.probes.config import (
     CircuitProbe,
     FourierProbe,
     GroupProbe,
+    NumericsProbe,
     ProbeSpec,
     PruningProbe,
     RepresentationProbe,
@@ -31,7 +32,7 @@ from grokscope.probes.fourier import fourier_features
 from grokscope.probes.groups import group_accuracy
 from grokscope.probes.norms import weight_norms
 from grokscope.probes.pruning import pruned_accuracy
-from grokscope.probes.representation import effective_rank, softmax_collapse
+from grokscope.probes.representation import collapse_shares, effective_rank, softmax_collapse
 from grokscope.probes.schedule import Schedule
 from grokscope.probes.sharpness import hessian_trace, member_random, top_eigenvalue
 from grokscope.probes.shift import median_bandwidth, mmd_rbf
@@ -127,6 +128,18 @@ def _representation(cohort: Cohort, spec: RepresentationProbe, evaluation: Calla
     weights = torch.full(train_rows.shape, 1 / train_rows.shape[1], device=cohort.device)
     collapse = softmax_collapse(logits, cohort.task.labels[train_rows], weights)
     return {"representation/effective_rank": rank, "representation/softmax_collapse": collapse}
+
+
+def _numerics(cohort: Cohort, spec: NumericsProbe, evaluation: Callable) -> Values:
+    from grokscope.training.losses import per_example_loss
+
+    dtype = spec.dtype or cohort.config.train.loss_dtype
+    rows = _member_rows(cohort.masks, spec.max_examples, _seeds(cohort))
+    logits = cohort.outputs_at(rows)
+    weights = torch.full(rows.shape, 1 / rows.shape[1], device=cohort.device)
+    loss = per_example_loss(logits, cohort.task.labels[rows], cohort.config.train.loss, dtype)
+    collapsed, zero = collapse_shares(logits, loss, weights, getattr(torch, dtype))
+    return {"numerics/softmax_collapse": collapsed, "numerics/zero_terms": zero}
 
 
 def _pruning(cohort: Cohort, spec: PruningProbe, evaluation: Callable) -> Values:

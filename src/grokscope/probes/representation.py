@@ -31,3 +31,19 @@ def softmax_collapse(logits: torch.Tensor, labels: torch.Tensor,
     """
     loss = F.cross_entropy(logits.float().transpose(1, 2), labels, reduction="none")
     return ((loss == 0).to(weights.dtype) * weights).sum(1)
+
+
+def collapse_shares(logits: torch.Tensor, per_example_loss: torch.Tensor, weights: torch.Tensor,
+                    dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """Prieto et al. 2025's two numerics measures, `(E,)` each, in `dtype` (their `logger.py`):
+
+    - softmax collapse: share of examples whose sum_j exp(z_j - max z) is exactly 1 in that
+      precision, i.e. every other class's exp underflows and the softmax is one-hot;
+    - zero terms: share of examples whose loss (`per_example_loss`, `(E, n)`, the run's
+      loss in that precision) is exactly 0, so they contribute no gradient.
+    """
+    z = logits.to(dtype)
+    total = (z - z.amax(-1, keepdim=True)).exp().sum(-1)
+    collapsed = ((total == 1).to(weights.dtype) * weights).sum(1)
+    zero = ((per_example_loss == 0).to(weights.dtype) * weights).sum(1)
+    return collapsed, zero

@@ -56,7 +56,7 @@ def build_task(config: TaskConfig) -> TaskData:
 
 # The builders of the built-in tasks (registered in grokscope.config.schema by path).
 def _modular(config: ModularTaskConfig) -> TaskData:
-    return modular(p=config.p, op=config.op)
+    return modular(p=config.p, op=config.op, nonzero_b=config.nonzero_b)
 
 
 def _permutation(config: PermutationTaskConfig) -> TaskData:

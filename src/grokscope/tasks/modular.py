@@ -49,11 +49,13 @@ def is_prime(n: int) -> bool:
     return all(n % k for k in range(2, int(n**0.5) + 1))
 
 
-def modular(p: int = 97, op: str = "a+b") -> TaskData:
+def modular(p: int = 97, op: str = "a+b", nonzero_b: bool = False) -> TaskData:
     """Every pair (a, b) of Z_p with label op(a, b) mod p.
 
     Inputs are the token ids `(a, b)`; models add what they need (the transformer appends an
     `=` token with id p). Groups `a` and `b` keep the operands for per-operand probes.
+    `nonzero_b` leaves out b = 0 for any op (division always does), as Grokfast's
+    x * y mod 97 data does (y in 1..p-1).
     """
     if op not in OPERATIONS:
         raise ConfigError(f"task 'modular': op must be one of {sorted(OPERATIONS)}, got {op!r}")
@@ -63,7 +65,7 @@ def modular(p: int = 97, op: str = "a+b") -> TaskData:
     if p < 2:
         raise ConfigError(f"task 'modular': p must be an integer >= 2, got {p}")
     a, b = operand_pairs(p)
-    if operation.nonzero_b:
+    if operation.nonzero_b or nonzero_b:
         keep = b != 0
         a, b = a[keep], b[keep]
     labels = operation.fn(a, b, p)

@@ -15,7 +15,7 @@ from grokscope.training.batches import MemberBatchStream, full_batch
 from grokscope.training.device import resolve_device
 from grokscope.training.losses import correct, per_example_loss
 from grokscope.training.members import MemberSpec, resolve_members
-from grokscope.training.optim import CohortOptimizer, adamw, sgd
+from grokscope.training.optim import OPTIMIZERS, CohortOptimizer
 
 
 @dataclass
@@ -151,14 +151,15 @@ class Cohort:
             return torch.tensor(values, dtype=torch.float32, device=self.device)
 
         optim = self.config.optim
-        transforms = [t.build(self.n_members, self.device) for t in optim.chain_transforms()]
+        transforms = []
+        offset = len(optim.chain_transforms()) - len(optim.transforms)  # the grad_clip alias
+        for k, spec in enumerate(optim.chain_transforms()):
+            try:
+                transforms.append(spec.make(self.n_members, self.device))
+            except ValueError as exc:
+                raise ConfigError(f"optim.transforms.{k - offset}.{exc}") from None
         params = list(self.model.parameters())
-        if optim.name == "sgd":
-            return CohortOptimizer(params, sgd(column("lr"), column("weight_decay"),
-                                               optim.momentum, optim.warmup_steps, transforms))
-        return CohortOptimizer(params, adamw(column("lr"), column("weight_decay"),
-                                             column("beta1"), column("beta2"), optim.eps,
-                                             optim.warmup_steps, transforms))
+        return CohortOptimizer(params, OPTIMIZERS[optim.name](column, optim, transforms))
 
     def _loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         train = self.config.train

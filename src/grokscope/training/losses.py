@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from grokscope.config.components import loss_function
 
-DTYPES = {"float32": torch.float32, "float64": torch.float64}
+DTYPES = {"float16": torch.float16, "float32": torch.float32, "float64": torch.float64}
 
 
 def per_example_loss(
@@ -33,6 +33,22 @@ def per_example_loss(
 def _cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(logits.flatten(0, 1), labels.flatten(), reduction="none").view(
         labels.shape)
+
+
+def stablemax(x: torch.Tensor) -> torch.Tensor:
+    """s(x) = x + 1 for x >= 0, 1 / (1 - x) below (Prieto et al. 2025, Eq. 4): a softmax
+    substitute that grows linearly, so large logits cannot make a probability round to 1."""
+    return torch.where(x < 0, 1 / (1 - x), x + 1)
+
+
+def log_stablemax(logits: torch.Tensor) -> torch.Tensor:
+    """log(s(x_i) / sum_j s(x_j)) over the last axis, as the paper's `log_stablemax`."""
+    s = stablemax(logits)
+    return torch.log(s / s.sum(-1, keepdim=True))
+
+
+def _stablemax_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    return -log_stablemax(logits).gather(-1, labels.unsqueeze(-1)).squeeze(-1)
 
 
 def _mse(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

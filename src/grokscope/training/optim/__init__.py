@@ -1,8 +1,18 @@
 """The vectorized optimizer: a chain of per-member transforms (see `base`), the links
-(`transforms`), and AdamW and SGD built from them (`alias`)."""
+(`transforms`; Grokfast's filters in `grokfast`; ⊥Grad and the norm constraint in
+`geometry`), and AdamW, Adam and SGD built from them (`alias`)."""
 
-from grokscope.training.optim.alias import CohortAdamW, CohortSGD, adamw, sgd
-from grokscope.training.optim.base import Chain, CohortOptimizer, Transform, chain, per_member
+from grokscope.training.optim.alias import OPTIMIZERS, CohortAdamW, CohortSGD, adam, adamw, sgd
+from grokscope.training.optim.base import (
+    Chain,
+    CohortOptimizer,
+    Masked,
+    Transform,
+    chain,
+    per_member,
+)
+from grokscope.training.optim.geometry import NormConstraint, PerpGrad, member_norms
+from grokscope.training.optim.grokfast import GrokfastEMA, GrokfastMA
 from grokscope.training.optim.transforms import (
     AddDecayedWeights,
     ClipByMemberNorm,
@@ -13,6 +23,8 @@ from grokscope.training.optim.transforms import (
     clip_by_member_norm,
 )
 
-__all__ = ["AddDecayedWeights", "Chain", "ClipByMemberNorm", "CohortAdamW", "CohortOptimizer",
-           "CohortSGD", "DecoupledWeightDecay", "ScaleByAdam", "ScaleByLearningRate", "Trace",
-           "Transform", "adamw", "chain", "clip_by_member_norm", "per_member", "sgd"]
+__all__ = ["OPTIMIZERS", "AddDecayedWeights", "Chain", "ClipByMemberNorm", "CohortAdamW",
+           "CohortOptimizer", "CohortSGD", "DecoupledWeightDecay", "GrokfastEMA", "GrokfastMA",
+           "Masked", "NormConstraint", "PerpGrad", "ScaleByAdam", "ScaleByLearningRate", "Trace",
+           "Transform", "adam", "adamw", "chain", "clip_by_member_norm", "member_norms",
+           "per_member", "sgd"]

@@ -24,10 +24,48 @@ def per_member(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 
 
 class Transform(Protocol):
+    """A link. It may also define `after_step(params, state, step)`, called once the update
+    has been added to the parameters: a projection of the weights themselves (Omnigrok's
+    norm constraint) rather than of the update."""
+
     def init(self, params: list[torch.Tensor]) -> State: ...
 
     def update(self, updates: list[torch.Tensor], state: State, params: list[torch.Tensor],
                step: torch.Tensor) -> tuple[list[torch.Tensor], State]: ...
+
+
+def after_step(link: Any, params: list[torch.Tensor], state: State, step: torch.Tensor) -> None:
+    """Run a link's `after_step` hook, if it has one."""
+    hook = getattr(link, "after_step", None)
+    if hook is not None:
+        hook(params, state, step)
+
+
+class Masked:
+    """A link applied to some members only: the others' updates (and, for an `after_step`
+    link, their weights) pass through bit for bit. What lets one cohort hold a baseline and
+    several methods side by side. `mask` is a `(E,)` bool tensor."""
+
+    def __init__(self, link: Transform, mask: torch.Tensor) -> None:
+        self.link, self.mask = link, mask
+
+    def init(self, params: list[torch.Tensor]) -> State:
+        return self.link.init(params)
+
+    def update(self, updates: list[torch.Tensor], state: State, params: list[torch.Tensor],
+               step: torch.Tensor) -> tuple[list[torch.Tensor], State]:
+        out, state = self.link.update(updates, state, params, step)
+        return [torch.where(per_member(self.mask, u), o, u)
+                for o, u in zip(out, updates, strict=True)], state
+
+    def after_step(self, params: list[torch.Tensor], state: State, step: torch.Tensor) -> None:
+        if getattr(self.link, "after_step", None) is None:
+            return
+        rows = (~self.mask).nonzero().squeeze(1)
+        kept = [p[rows].clone() for p in params]
+        after_step(self.link, params, state, step)
+        for p, value in zip(params, kept, strict=True):
+            p[rows] = value
 
 
 class Chain:
@@ -44,6 +82,10 @@ class Chain:
         for k, link in enumerate(self.links):
             updates, state[str(k)] = link.update(updates, state[str(k)], params, step)
         return updates, state
+
+    def after_step(self, params: list[torch.Tensor], state: State, step: torch.Tensor) -> None:
+        for k, link in enumerate(self.links):
+            after_step(link, params, state[str(k)], step)
 
 
 def chain(*links: Transform) -> Chain:
@@ -105,6 +147,7 @@ class CohortOptimizer:
                                                     self.step_count)
         for p, u in zip(self.params, updates, strict=True):
             p.add_(u)
+        after_step(self.transform, self.params, self.state, self.step_count)
 
     def zero_grad(self) -> None:
         for p in self.params:
