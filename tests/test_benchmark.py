@@ -38,3 +38,32 @@ def test_sweep_packing_quick_prints_both_estimates():
     assert out.returncode == 0, out.stderr
     assert "device cpu" in out.stdout and "192 runs x 3000 steps" in out.stdout
     assert "one at a time:" in out.stdout and "speedup" in out.stdout
+
+
+def test_time_to_grok_quick_prints_every_method_and_the_link_cost():
+    script = SCRIPT.with_name("time_to_grok.py")
+    out = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True,
+                         text=True, timeout=300, cwd=SCRIPT.parents[1])
+    assert out.returncode == 0, out.stderr
+    rows = [line for line in out.stdout.splitlines() if line.startswith("| ")
+            and not line.startswith("| method")]
+    methods = [row.split("|")[1].strip() for row in rows]
+    assert methods == ["baseline", "grokfast_ema", "grokfast_ma", "perp_grad",
+                       "norm_constraint", "stablemax"]
+    assert "device: cpu" in out.stdout and "every link on for every member vs none" in out.stdout
+
+
+def test_time_to_grok_counts_a_seed_that_never_gets_there_as_beyond_every_value():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("ttg", SCRIPT.with_name("time_to_grok.py"))
+    ttg = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ttg)
+    assert ttg.median_or_never([300, None, 100]) == 300
+    assert ttg.median_or_never([None, None, 100, 200]) == float("inf")
+    config = ttg.cohort_config(ttg.TASKS["modadd_1l"], ["baseline", "perp_grad",
+                                                        "norm_constraint"], 2, None)
+    assert config["cohort"]["seed"] == [0, 1, 0, 1, 0, 1]
+    assert config["optim"]["weight_decay"] == [1.0, 1.0, 0.0, 0.0, 0.0, 0.0]
+    assert config["model"]["init_scale"] == [1.0, 1.0, 1.0, 1.0, 0.8, 0.8]
+    assert [t["members"] for t in config["optim"]["transforms"]] == [[2, 3], [4, 5]]
