@@ -264,7 +264,11 @@ def test_resume_with_filter_state_is_bit_identical(tmp_path):
 
 
 @pytest.mark.parametrize(("transform", "message"), [
-    ({"name": "grokfast_ema", "alpha": 1.5}, "optim.transforms.0.alpha"),
+    ({"name": "grokfast_ema", "alpha": 1.5}, "optim.transforms.0.alpha: must be less than 1, "
+     "got 1.5"),
+    ({"name": "perp_grad", "foo": 1}, "optim.transforms.0.foo: unknown key (allowed: name, "
+     "members, rescale)"),
+    ({"name": "grokfast_ema", "lamb": [1, -2]}, "optim.transforms.0.lamb.1: must be greater"),
     ({"name": "grokfast_ema", "alpha": 0.0}, "optim.transforms.0.alpha"),
     ({"name": "grokfast_ema", "lamb": -1}, "optim.transforms.0.lamb"),
     ({"name": "grokfast_ma", "window": 0}, "optim.transforms.0.window"),

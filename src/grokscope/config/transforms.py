@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from grokscope.registry import Registry
-from grokscope.schema import Strict, first_error
+from grokscope.schema import Strict
 
 TRANSFORMS: Registry[type[TransformSpec]] = Registry("transform")
 
@@ -142,4 +142,15 @@ def parse_transform(data: Any, index: int) -> TransformSpec:
     try:
         return spec.model_validate(data)
     except ValidationError as exc:
-        raise ValueError(f"{where}.{first_error(exc)}") from None
+        from grokscope.config.schema import _format_error
+
+        # a per-member setting is `scalar | list`: keep the branch that matches the value
+        errors = exc.errors()
+        specific = {e["loc"][:1] for e in errors if not e["type"].endswith("_type")}
+        errors = [e for e in errors
+                  if not (e["type"].endswith("_type") and e["loc"][:1] in specific)]
+        first = errors[0]
+        if first["type"] == "extra_forbidden":
+            raise ValueError(f"{where}.{first['loc'][0]}: unknown key (allowed: "
+                             f"{', '.join(spec.model_fields)})") from None
+        raise ValueError(f"{where}.{_format_error(first)}") from None
