@@ -171,6 +171,14 @@ def test_stablemax_closed_form_and_gradient():
     assert loss.dtype == torch.float64
 
 
+def test_stablemax_gradient_is_finite_at_a_logit_of_exactly_one():
+    """torch.where differentiates both branches: 1 / (1 - x) at x = 1 once put NaN into
+    the gradient (found by the Prieto reproduction: ⊥AdamW members diverged)."""
+    x = torch.tensor([[[1.0, -2.0, 0.5]]], dtype=torch.float64, requires_grad=True)
+    per_example_loss(x, torch.tensor([[0]]), "stablemax", "float64").sum().backward()
+    assert torch.isfinite(x.grad).all()
+
+
 def test_softmax_collapse_and_zero_terms_on_crafted_logits():
     logits = torch.tensor([[[200.0, 0.0, 0.0], [1.0, 0.5, 0.0], [30.0, 0.0, 0.0],
                             [0.0, 0.0, 0.0]]])

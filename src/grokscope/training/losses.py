@@ -37,8 +37,12 @@ def _cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 
 def stablemax(x: torch.Tensor) -> torch.Tensor:
     """s(x) = x + 1 for x >= 0, 1 / (1 - x) below (Prieto et al. 2025, Eq. 4): a softmax
-    substitute that grows linearly, so large logits cannot make a probability round to 1."""
-    return torch.where(x < 0, 1 / (1 - x), x + 1)
+    substitute that grows linearly, so large logits cannot make a probability round to 1.
+
+    The negative branch reads x clamped at 0: torch.where differentiates both branches, and
+    1 / (1 - x) at a logit of exactly 1 would put 0 * inf = NaN into the gradient (Prieto
+    et al.'s code guards the same point with a 1e-30 in the denominator)."""
+    return torch.where(x < 0, 1 / (1 - x.clamp(max=0)), x + 1)
 
 
 def log_stablemax(logits: torch.Tensor) -> torch.Tensor:
