@@ -43,3 +43,62 @@ def test_omnigrok_recipe():
     assert c.model.init_scale == [8.0, 8.0, 8.0, 1.0, 1.0, 1.0]
     assert (c.optim.lr, c.optim.weight_decay, c.train.batch_size) == (1e-3, 0.01, 200)
     assert c.train.steps == 100_000
+
+
+def _configs(suite):
+    cohorts, members = expand(load_spec(find_suite(suite)[0]))
+    return [c for c, _ in cohorts], members
+
+
+def _one(value):
+    """A per-member list the expansion made, holding one value for every member."""
+    if isinstance(value, list) and value and isinstance(value[0], list | tuple | float | int):
+        assert all(v == value[0] for v in value), value
+        return tuple(value[0]) if isinstance(value[0], list | tuple) else value[0]
+    return tuple(value) if isinstance(value, list | tuple) else value
+
+
+def test_prieto2025_recipe():
+    configs, _ = _configs("prieto2025")
+    c = configs[0]
+    assert (c.task.p, c.task.op, c.split.fraction) == (113, "a+b", 0.4)
+    assert (c.model.name, c.model.width, c.model.depth, c.model.bias, c.model.combine) == (
+        "mlp", 200, 2, False, "one_hot")
+    assert c.train.batch_size is None  # full batch: one step is one epoch
+    betas = {(_one(x.optim.betas), x.optim.eps) for x in configs}
+    assert betas == {((0.9, 0.99), 1e-25), ((0.9, 0.999), 1e-8)}  # intended, and as run
+    assert {x.train.loss for x in configs} == {"cross_entropy", "stablemax"}
+    assert all(_one(x.optim.weight_decay) == 0 and _one(x.optim.lr) == 0.01 for x in configs)
+
+
+def test_grokfast2024_recipe():
+    configs, _ = _configs("grokfast2024")
+    c = configs[0]
+    assert (c.task.p, c.task.op, c.task.nonzero_b, c.split.fraction) == (97, "a*b", True, 0.5)
+    assert (c.model.n_layers, c.model.d_model, c.model.layer_norm, c.model.activation) == (
+        2, 128, True, "gelu")
+    assert (c.optim.name, _one(c.optim.betas), c.optim.warmup_steps) == (
+        "adam", (0.9, 0.98), 10)
+    assert c.train.batch_size == 512
+    links = {x.optim.transforms[0].name: (_one(x.optim.weight_decay), x.optim.transforms[0])
+             for x in configs if x.optim.transforms}
+    assert links["grokfast_ma"][0] == 0.01 and links["grokfast_ma"][1].window == 100
+    assert links["grokfast_ema"][0] == 0.005 and links["grokfast_ema"][1].alpha == 0.98
+
+
+def test_omnigrok2023_constrained_norm_recipe():
+    configs, _ = _configs("omnigrok2023")
+    constrained = [x for x in configs if x.optim.transforms]
+    assert len(constrained) == 1
+    c = constrained[0]
+    assert _one(c.optim.weight_decay) == 0 and _one(c.model.init_scale) == 0.8
+    assert c.optim.transforms[0].name == "norm_constraint"
+    assert (c.task.p, c.split.fraction) == (113, 0.3)
+
+
+def test_the_one_cohort_example_parses_with_a_link_per_member():
+    from grokscope.config import load_config
+    from grokscope.reproduce.runner import REPO_EXPERIMENTS
+
+    c = load_config(REPO_EXPERIMENTS / "acceleration" / "one_cohort.yaml")
+    assert [t.members for t in c.optim.transforms] == [[1], [2], [3], [4]]
