@@ -153,4 +153,4 @@ def parse_transform(data: Any, index: int) -> TransformSpec:
         if first["type"] == "extra_forbidden":
             raise ValueError(f"{where}.{first['loc'][0]}: unknown key (allowed: "
                              f"{', '.join(spec.model_fields)})") from None
-        raise ValueError(f"{where}.{_format_error(first)}") from None
+        raise ValueError(f"{where}.{_format_error(dict(first))}") from None
