@@ -20,3 +20,20 @@ def test_snippet_runs(index, tmp_path, monkeypatch):
     monkeypatch.chdir(DOC.parent.parent)
     exec(compile(code, f"{DOC.name}[{index}]", "exec"), {"__name__": f"snippet{index}"})
     assert any(os.scandir(tmp_path / "runs"))
+
+
+def test_the_acceleration_page_shows_the_shipped_one_cohort_file():
+    """docs/acceleration.md's YAML is an excerpt of experiments/acceleration/one_cohort.yaml:
+    every key it shows parses and has the file's value."""
+    import yaml
+
+    from grokscope.config import parse_config
+
+    page = DOC.with_name("acceleration.md").read_text()
+    shown = yaml.safe_load(re.findall(r"```yaml\n(.*?)```", page, re.S)[0])
+    shipped = yaml.safe_load((DOC.parent.parent / "experiments" / "acceleration"
+                              / "one_cohort.yaml").read_text())
+    parse_config(shown)
+    for section, values in shown.items():
+        for key, value in values.items():
+            assert shipped[section][key] == value, f"{section}.{key}"
