@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.grokscope-installed
 
-.PHONY: demo test bench lint clean reproduce-quick reproduce-classic-quick
+.PHONY: demo test bench lint clean reproduce-quick reproduce-classic-quick reproduce-acceleration-quick
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,11 @@ $(STAMP): pyproject.toml
 
 reproduce-quick: $(STAMP)
 	$(BIN)/grokscope reproduce carvalho2025 --quick
+
+reproduce-acceleration-quick: $(STAMP)
+	$(BIN)/grokscope reproduce prieto2025 --quick
+	$(BIN)/grokscope reproduce omnigrok2023 --quick
+	$(BIN)/grokscope reproduce grokfast2024 --quick
 
 reproduce-classic-quick: $(STAMP)
 	$(BIN)/grokscope reproduce nanda2023 --quick
