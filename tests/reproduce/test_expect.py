@@ -69,7 +69,23 @@ def test_step_metric_reads_the_curves():
     assert c.measured == 20 and c.ok
 
 
+def test_probe_metric_takes_the_max_min_or_last_measured_value():
+    table = pa.table({"step": [0, 0, 50, 50, 100], "member": pa.array([0, 1, 0, 1, 0], pa.int32()),
+                      "split": ["probe"] * 5,
+                      "numerics/softmax_collapse": [0.0, 0.0, 0.8, 0.1, 0.6]})
+    rows = [{"member": 0, "setting": 0, "label": "a"}, {"member": 1, "setting": 0, "label": "a"}]
+    for stat, expected in (("max", [0.8, 0.1]), ("min", [0.0, 0.0]), ("last", [0.6, 0.1])):
+        c = check(Expectation(metric=f"{stat}(numerics/softmax_collapse)", stat="max",
+                              at_least=0.5), rows, table)
+        assert c.spread == (min(expected), max(expected)), stat
+    assert check(Expectation(metric="max(numerics/softmax_collapse)", setting=0, stat="min",
+                             at_least=0.5), rows, table).ok is False  # member 1 stays at 0.1
+    missing = check(Expectation(metric="max(numerics/zero_terms)", at_least=0), rows, table)
+    assert missing.measured is None and not missing.ok
+
+
 @pytest.mark.parametrize("bad", [
+    {"metric": "max(numerics/softmax_collapse", "at_least": 1},
     {"metric": "alpha1"},  # no criterion
     {"metric": "alpha1", "factor": 2},  # factor without a value
     {"metric": "step(test_loss)", "at_most": 1},

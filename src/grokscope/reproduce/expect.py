@@ -7,9 +7,10 @@ expect:
   - {metric: final_test_acc, setting: 0, at_least: 0.99}
   - {metric: verdict, equals: memorized-only, stat: share, at_least: 1.0}
 ```
-`metric` is a column of events.csv (per member: alpha1, final_test_acc, verdict, ...) or
+`metric` is a column of events.csv (per member: alpha1, final_test_acc, verdict, ...),
 `step(<split>_<loss|acc> <op> <threshold>)`, the first logged step where that metric crosses
-the threshold (None if never). `stat` reduces it over the members (of `setting`, if given):
+the threshold (None if never), or `max(<probe>)`, `min(<probe>)`, `last(<probe>)` of a probe
+column over the member's measured steps (e.g. `max(numerics/softmax_collapse)`). `stat` reduces it over the members (of `setting`, if given):
 median (default), mean, min, max, or share (fraction of members whose value equals
 `equals`, or for which it exists). A member with no value (it never generalized) counts as
 beyond every value: the median is infinite ("never") once half the members have none, which
@@ -31,6 +32,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 STEP_METRIC = re.compile(r"^step\(\s*([\w/=.-]+)_(loss|acc)\s*(<=|>=|<|>)\s*([0-9.eE+-]+)\s*\)$")
+PROBE_METRIC = re.compile(r"^(max|min|last)\(\s*([\w/@.=-]+)\s*\)$")
 COMPARE = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
 
@@ -57,6 +59,10 @@ class Expectation(BaseModel):
         if self.metric.startswith("step(") and not STEP_METRIC.match(self.metric):
             raise ValueError(f"metric {self.metric!r}: expected step(<split>_<loss|acc> <op> "
                              "<number>), e.g. step(test_loss < 0.01)")
+        if self.metric.startswith(("max(", "min(", "last(")) and not PROBE_METRIC.match(
+                self.metric):
+            raise ValueError(f"metric {self.metric!r}: expected max(<probe>), min(<probe>) or "
+                             "last(<probe>), e.g. max(numerics/softmax_collapse)")
         return self
 
     def describe(self) -> str:
@@ -108,6 +114,9 @@ def first_step(steps: np.ndarray, values: np.ndarray, op: str, threshold: float)
 def member_values(expectation: Expectation, rows: list[dict[str, Any]],
                   table: Any | None = None) -> list[Any]:
     """The metric per member row (in row order), from the rows or from the metrics table."""
+    probe = PROBE_METRIC.match(expectation.metric)
+    if probe:
+        return _probe_values(probe.group(1), probe.group(2), rows, table)
     match = STEP_METRIC.match(expectation.metric)
     if not match:
         return [row.get(expectation.metric) for row in rows]
@@ -117,6 +126,25 @@ def member_values(expectation: Expectation, rows: list[dict[str, Any]],
     steps, values = split_matrix(table, split, "loss" if kind == "loss" else "accuracy")
     found = first_step(steps, values, op, float(threshold))
     return [found[row["member"]] for row in rows]
+
+
+def _probe_values(stat: str, name: str, rows: list[dict[str, Any]], table: Any) -> list[Any]:
+    """max, min or last measured value of a probe column per member (None: never measured)."""
+    from grokscope.store.metrics import probe_matrix
+
+    _, values = probe_matrix(table, name)
+    out: list[Any] = []
+    for row in rows:
+        member = row["member"]
+        column = values[:, member] if member < values.shape[1] else np.zeros(0)
+        column = column[~np.isnan(column)]
+        if not len(column):
+            out.append(None)
+        elif stat == "last":
+            out.append(float(column[-1]))
+        else:
+            out.append(float(column.max() if stat == "max" else column.min()))
+    return out
 
 
 def check(expectation: Expectation, rows: list[dict[str, Any]], table: Any | None = None,
@@ -129,6 +157,8 @@ def check(expectation: Expectation, rows: list[dict[str, Any]], table: Any | Non
                (isinstance(v, float) and math.isnan(v)) and not isinstance(v, bool)]
     spread = (min(numbers), max(numbers)) if numbers else None
     measured = _reduce(expectation, values, numbers)
+    if PROBE_METRIC.match(expectation.metric) and None in values:
+        measured = None  # a probe that was not measured is no evidence, not "never"
     ok = measured is not None and _within(expectation, measured)
     return Check(expectation, measured, spread, len(chosen), ok)
 
