@@ -10,9 +10,9 @@ expect:
 `metric` is a column of events.csv (per member: alpha1, final_test_acc, verdict, ...),
 `step(<split>_<loss|acc> <op> <threshold>)`, the first logged step where that metric crosses
 the threshold (None if never), or `max(<probe>)`, `min(<probe>)`, `last(<probe>)` of a probe
-column over the member's measured steps (e.g. `max(numerics/softmax_collapse)`). `stat` reduces it over the members (of `setting`, if given):
-median (default), mean, min, max, or share (fraction of members whose value equals
-`equals`, or for which it exists). A member with no value (it never generalized) counts as
+column over the member's measured steps (e.g. `max(numerics/softmax_collapse)`). `stat`
+reduces it over the members (of `setting`, if given): median (default), mean, min, max, or
+share (fraction of members whose value equals `equals`, or for which it exists). A member with no value (it never generalized) counts as
 beyond every value: the median is infinite ("never") once half the members have none, which
 passes `at_least` and fails every other criterion. The check passes when every criterion
 given holds: |m - value| <= tolerance, value / factor <= m <= value * factor,
