@@ -12,11 +12,12 @@ expect:
 the threshold (None if never), or `max(<probe>)`, `min(<probe>)`, `last(<probe>)` of a probe
 column over the member's measured steps (e.g. `max(numerics/softmax_collapse)`). `stat`
 reduces it over the members (of `setting`, if given): median (default), mean, min, max, or
-share (fraction of members whose value equals `equals`, or for which it exists). A member with no value (it never generalized) counts as
-beyond every value: the median is infinite ("never") once half the members have none, which
-passes `at_least` and fails every other criterion. The check passes when every criterion
-given holds: |m - value| <= tolerance, value / factor <= m <= value * factor,
-m >= at_least, m <= at_most.
+share (fraction of members whose value equals `equals`, or for which it exists). A member
+with no value (it never generalized) counts as beyond every value: the median is infinite
+("never") once half the members have none, which passes `at_least` and fails every other
+criterion; a probe never measured fails. The check passes when every criterion given
+holds: |m - value| <= tolerance, value / factor <= m <= value * factor, m >= at_least,
+m <= at_most.
 """
 
 from __future__ import annotations
