@@ -28,19 +28,21 @@ class PerpGrad:
         out = []
         for g, w in zip(updates, params, strict=True):
             gf, wf = g.flatten(1), w.flatten(1)
-            proj = (wf * gf).sum(1) / ((wf * wf).sum(1) + TINY)  # (E,)
-            perp = gf - per_member(proj, wf) * wf
+            proj = torch.linalg.vecdot(wf, gf) / (torch.linalg.vecdot(wf, wf) + TINY)  # (E,)
+            perp = torch.addcmul(gf, wf, per_member(-proj, wf))
             if self.rescale:
-                scale = gf.norm(dim=1) / (perp.norm(dim=1) + TINY)
-                perp = perp * per_member(scale, perp)
+                scale = torch.linalg.vector_norm(gf, dim=1) / (
+                    torch.linalg.vector_norm(perp, dim=1) + TINY)
+                perp.mul_(per_member(scale, perp))
             out.append(perp.view_as(g))
         return out, state
 
 
 def member_norms(params: list[torch.Tensor]) -> torch.Tensor:
     """Global L2 norm `(E,)` of each member's parameters."""
-    return sum((p.detach().flatten(1).pow(2).sum(1) for p in params),
-               torch.zeros((), device=params[0].device)).sqrt()
+    norms = torch.stack([torch.linalg.vector_norm(p.detach().flatten(1), dim=1)
+                         for p in params])  # (n_params, E)
+    return torch.linalg.vector_norm(norms, dim=0)
 
 
 class NormConstraint:

@@ -32,8 +32,8 @@ class GrokfastEMA:
         for g, h in zip(updates, state["ema"], strict=True):
             if first:
                 h.copy_(g)
-            h.mul_(per_member(self.alpha, g)).add_(g * per_member(1 - self.alpha, g))
-            out.append(g + h * per_member(self.lamb, g))
+            h.lerp_(g, per_member(1 - self.alpha, g))  # alpha h + (1 - alpha) g, one pass
+            out.append(torch.addcmul(g, h, per_member(self.lamb, g)))
         return out, state
 
 
@@ -72,6 +72,6 @@ class GrokfastMA:
             else:
                 total.add_(g)
             if active:
-                g = g + total * per_member(self.lamb / self.window, g)
+                g = torch.addcmul(g, total, per_member(self.lamb / self.window, g))
             out.append(g)
         return out, state
