@@ -51,6 +51,9 @@ def _run(config, *args):
     ("optim.lr=[0.01, true]", ["lr", "boolean"]),
     ("name=..", ["name"]),
     ("=3", ["--set"]),
+    ("optim.momentum=0.9", ["error: config error: optim.momentum: only optim.name sgd", "betas"]),
+    ("optim.transforms=[{name: grokfast_ema, alpha: 2}]", ["optim.transforms.0.alpha",
+                                                           "less than 1", "got 2"]),
 ])
 def test_bad_values_are_one_line(config, setting, words):
     _one_line_error(_run(config, "--set", setting), *words)

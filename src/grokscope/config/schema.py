@@ -294,6 +294,13 @@ class OptimConfig(Strict):
         except ConfigError as exc:  # an unknown name: the registry's one line
             raise ValueError(str(exc)) from None
 
+    @model_validator(mode="after")
+    def _momentum_is_sgds(self) -> OptimConfig:
+        if self.momentum and self.name != "sgd":
+            raise ValueError(f"optim.momentum: only optim.name sgd uses it (got "
+                             f"{self.name!r}); Adam's and AdamW's momentum is optim.betas")
+        return self
+
     def chain_transforms(self) -> list[TransformSpec]:
         """What the optimizer applies first: `grad_clip` (an alias), then `transforms`."""
         clip = [ClipByMemberNormSpec(max_norm=self.grad_clip)] if self.grad_clip else []
@@ -469,10 +476,10 @@ def _format_error(error: dict[str, Any]) -> str:
     if kind == "union_tag_invalid":
         ctx = error.get("ctx", {})
         return f"{key}.name: unknown value {ctx.get('tag')!r} (allowed: {ctx.get('expected_tags')})"
-    if isinstance(error.get("input"), dict):  # a section-level check: the message says it all
-        return f"{key}: {msg}"
     if msg.startswith(key + "."):  # a validator that names the exact entry itself
         return msg
+    if isinstance(error.get("input"), dict):  # a section-level check: the message says it all
+        return f"{key}: {msg}"
     shown_input = repr(error.get("input"))
     if len(shown_input) > 80:
         shown_input = shown_input[:77] + "..."
