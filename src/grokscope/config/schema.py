@@ -486,15 +486,17 @@ def _format_error(error: dict[str, Any]) -> str:
     return f"{key}: {msg}, got {shown_input}"
 
 
-def _most_specific(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _most_specific(errors: list[Any], depth: int = 2) -> list[Any]:
     """Per field, drop 'wrong type for this union branch' errors when a better one exists.
 
     A per-member field is `scalar | list`; a bad value fails both branches and pydantic
-    reports both, but only the branch matching the value's shape says what is wrong.
+    reports both, but only the branch matching the value's shape says what is wrong. The
+    field is the first `depth` parts of the location (`section.key` in an experiment
+    config; the key alone in a transform's settings).
     """
     def field(e: dict[str, Any]) -> str:
         loc = e["loc"]
-        return ".".join(str(part) for part in loc[:2])
+        return ".".join(str(part) for part in loc[:depth])
 
     specific = {field(e) for e in errors if not e["type"].endswith("_type")}
     return [e for e in errors if not (e["type"].endswith("_type") and field(e) in specific)]

@@ -142,14 +142,9 @@ def parse_transform(data: Any, index: int) -> TransformSpec:
     try:
         return spec.model_validate(data)
     except ValidationError as exc:
-        from grokscope.config.schema import _format_error
+        from grokscope.config.schema import _format_error, _most_specific
 
-        # a per-member setting is `scalar | list`: keep the branch that matches the value
-        errors = exc.errors()
-        specific = {e["loc"][:1] for e in errors if not e["type"].endswith("_type")}
-        errors = [e for e in errors
-                  if not (e["type"].endswith("_type") and e["loc"][:1] in specific)]
-        first = errors[0]
+        first = _most_specific(exc.errors(), depth=1)[0]
         if first["type"] == "extra_forbidden":
             raise ValueError(f"{where}.{first['loc'][0]}: unknown key (allowed: "
                              f"{', '.join(spec.model_fields)})") from None

@@ -131,14 +131,14 @@ def _representation(cohort: Cohort, spec: RepresentationProbe, evaluation: Calla
 
 
 def _numerics(cohort: Cohort, spec: NumericsProbe, evaluation: Callable) -> Values:
-    from grokscope.training.losses import per_example_loss
+    from grokscope.training.losses import DTYPES, per_example_loss
 
     dtype = spec.dtype or cohort.config.train.loss_dtype
     rows = _member_rows(cohort.masks, spec.max_examples, _seeds(cohort))
     logits = cohort.outputs_at(rows)
     weights = torch.full(rows.shape, 1 / rows.shape[1], device=cohort.device)
     loss = per_example_loss(logits, cohort.task.labels[rows], cohort.config.train.loss, dtype)
-    collapsed, zero = collapse_shares(logits, loss, weights, getattr(torch, dtype))
+    collapsed, zero = collapse_shares(logits, loss, weights, DTYPES[dtype])
     return {"numerics/softmax_collapse": collapsed, "numerics/zero_terms": zero}
 
 

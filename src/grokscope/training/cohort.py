@@ -152,8 +152,9 @@ class Cohort:
 
         optim = self.config.optim
         transforms = []
-        offset = len(optim.chain_transforms()) - len(optim.transforms)  # the grad_clip alias
-        for k, spec in enumerate(optim.chain_transforms()):
+        specs = optim.chain_transforms()
+        offset = len(specs) - len(optim.transforms)  # the grad_clip alias comes first
+        for k, spec in enumerate(specs):
             try:
                 transforms.append(spec.make(self.n_members, self.device))
             except ValueError as exc:
