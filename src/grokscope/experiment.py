@@ -129,12 +129,13 @@ def finalize(store: RunStore, config: ExperimentConfig, cohort: Cohort | None = 
     """Consolidate metrics, detect grokking per member, write events.json and curves.png."""
     store.consolidate()
     table = store.load_metrics()
-    members = cohort.members if cohort else resolve_members(config)
+    members = resolve_members(config)  # every member, stopped or not
     previous = {} if cohort else store.read_events() or {}  # re-detect: keep what was measured
     shift = measure_shift(cohort) if cohort else previous.get("shift", {})
+    stops = stop_records(cohort, previous)
     rows = []
     for index, spec in enumerate(members):
-        c = curves(table, index)
+        c = curves(table, index)  # up to the member's own last step
         found = detect(c["steps"], c["train_acc"], c["test_acc"], config.detect,
                        c["train_loss"], c["test_loss"])
         measured = {name: values[index] for name, values in shift.items()}
@@ -142,8 +143,9 @@ def finalize(store: RunStore, config: ExperimentConfig, cohort: Cohort | None = 
                                config.detect.spike_factor, config.detect.spike_min_loss)
         losses = {f"final_{split}_loss": float(c[f"{split}_loss"][-1]) if len(c["steps"])
                   else None for split in ("train", "test")}
+        last = int(c["steps"][-1]) if len(c["steps"]) else None
         rows.append({"member": index, **spec.as_dict(), **found.as_dict(), **losses,
-                     **measured, **spikes})
+                     **measured, **spikes, "last_step": last, **stops.get(index, _NOT_STOPPED)})
     events = {
         "finished": True,
         "steps": config.train.steps,
@@ -153,6 +155,7 @@ def finalize(store: RunStore, config: ExperimentConfig, cohort: Cohort | None = 
         "detector_version": DETECTOR_VERSION,
         "split": cohort.splits.meta if cohort else previous.get("split", {}),
         "shift": shift,
+        "compute_used": compute_used(rows, config.train.steps),
         "members": rows,
     }
     store.write_events(events)
@@ -160,15 +163,39 @@ def finalize(store: RunStore, config: ExperimentConfig, cohort: Cohort | None = 
     return events
 
 
+_NOT_STOPPED = {"stop_step": None, "stop_rule": None}
+
+
+def stop_records(cohort: Cohort | None, previous: dict[str, Any]) -> dict[int, dict[str, Any]]:
+    """member -> {stop_step, stop_rule} of the members that stopped before the budget: from
+    the cohort that trained, or from the events being re-detected."""
+    if cohort is not None:
+        return {k: {"stop_step": v["step"], "stop_rule": v["rule"]}
+                for k, v in cohort.stopped.items()}
+    return {m["member"]: {"stop_step": m["stop_step"], "stop_rule": m.get("stop_rule")}
+            for m in previous.get("members", []) if m.get("stop_step") is not None}
+
+
+def compute_used(rows: list[dict[str, Any]], budget: int) -> float | None:
+    """Member-steps trained / member-steps of the full budget: what stopping saved."""
+    if not rows or budget <= 0:
+        return None
+    used = sum(min(budget, r["stop_step"] if r.get("stop_step") is not None else budget)
+               for r in rows)
+    return used / (budget * len(rows))
+
+
 def measure_shift(cohort: Cohort) -> dict[str, list[float]]:
-    """Train/test shift per member, for tasks with subclasses (Carvalho et al. 2025)."""
+    """Train/test shift per member, for tasks with subclasses (Carvalho et al. 2025); every
+    member's own split, stopped or not."""
     task = cohort.task
     if "subclass" not in task.groups:
         return {}
     from grokscope.probes import distribution_shift
 
-    return distribution_shift(task.inputs, cohort.masks, cohort.test_masks,
-                              task.groups["subclass"])
+    device = task.inputs.device
+    return distribution_shift(task.inputs, cohort.splits.train.to(device),
+                              cohort.splits.test.to(device), task.groups["subclass"])
 
 
 def describe(config: ExperimentConfig) -> str:

@@ -42,6 +42,16 @@ class CohortModule(nn.Module):
         self.register_parameter(name, nn.Parameter(torch.empty(self.n_members, *shape)))
         self._inits[name] = init
 
+    @torch.no_grad()
+    def select(self, keep: torch.Tensor) -> None:
+        """Keep members `keep` (indices) of every parameter: the member axis shrinks, so the
+        members that stopped cost nothing more."""
+        for module in self.modules():
+            if isinstance(module, CohortModule):
+                module.n_members = len(keep)
+                for name, param in list(module.named_parameters(recurse=False)):
+                    module.register_parameter(name, nn.Parameter(param.detach()[keep].clone()))
+
     def prepare(self) -> dict[str, torch.Tensor]:
         """Per-step tensors that depend on the weights only, not on the examples.
 

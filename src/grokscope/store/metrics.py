@@ -36,20 +36,27 @@ class MetricLog:
     """Logged values waiting to be flushed, as host arrays of shape `(E,)` per step.
 
     Split metrics (`<split>_loss`, `<split>_acc`) come every `log_every` steps; probe scalars
-    on their own schedules, as rows with split `probe` and one column per probe value.
+    on their own schedules, as rows with split `probe` and one column per probe value. Each
+    step carries the ids of the members its values belong to (`members`, default 0..E-1):
+    members that stopped early leave the cohort, and their rows stop there.
     """
 
     steps: list[int] = field(default_factory=list)
+    members: list[np.ndarray] = field(default_factory=list)
     values: dict[str, list[np.ndarray]] = field(default_factory=dict)
-    probe_rows: list[tuple[int, dict[str, np.ndarray]]] = field(default_factory=list)
+    probe_rows: list[tuple[int, np.ndarray, dict[str, np.ndarray]]] = field(default_factory=list)
 
-    def add_probes(self, step: int, **columns: np.ndarray) -> None:
-        self.probe_rows.append((step, {k: np.asarray(v, np.float64) for k, v in columns.items()}))
+    def add_probes(self, step: int, members: np.ndarray | None = None,
+                   **columns: np.ndarray) -> None:
+        cols = {k: np.asarray(v, np.float64) for k, v in columns.items()}
+        self.probe_rows.append((step, _ids(members, cols), cols))
 
-    def add(self, step: int, **columns: np.ndarray) -> None:
+    def add(self, step: int, members: np.ndarray | None = None, **columns: np.ndarray) -> None:
         self.steps.append(step)
-        for name, value in columns.items():
-            self.values.setdefault(name, []).append(np.asarray(value, dtype=np.float64))
+        cols = {k: np.asarray(v, dtype=np.float64) for k, v in columns.items()}
+        self.members.append(_ids(members, cols))
+        for name, value in cols.items():
+            self.values.setdefault(name, []).append(value)
 
     def splits(self) -> list[str]:
         """Split names in logged order: `train`, `test`, then named subsets (`test/...`)."""
@@ -60,18 +67,16 @@ class MetricLog:
         table = self._split_table()
         if not self.probe_rows:
             return table
-        names = list(dict.fromkeys(k for _, cols in self.probe_rows for k in cols))
-        e = len(next(iter(self.probe_rows[0][1].values())))
-        k = len(self.probe_rows)
-        columns = {name: np.full((k, e), np.nan) for name in names}  # NaN: not due that step
-        for row, (_, cols) in enumerate(self.probe_rows):
-            for name, value in cols.items():
-                columns[name][row] = value
+        names = list(dict.fromkeys(k for _, _, cols in self.probe_rows for k in cols))
+        sizes = [len(ids) for _, ids, _ in self.probe_rows]
+        columns = {name: np.concatenate([
+            np.asarray(cols[name]) if name in cols else np.full(len(ids), np.nan)  # not due
+            for _, ids, cols in self.probe_rows]) for name in names}
         probes = pa.table({
-            "step": np.repeat(np.asarray([s for s, _ in self.probe_rows], np.int64), e),
-            "member": np.tile(np.arange(e, dtype=np.int32), k),
-            "split": pa.array([PROBE_SPLIT] * (k * e), pa.string()),
-            **{name: pa.array(v.ravel(), from_pandas=True) for name, v in columns.items()},
+            "step": np.repeat(np.asarray([s for s, _, _ in self.probe_rows], np.int64), sizes),
+            "member": np.concatenate([ids for _, ids, _ in self.probe_rows]).astype(np.int32),
+            "split": pa.array([PROBE_SPLIT] * sum(sizes), pa.string()),
+            **{name: pa.array(v, from_pandas=True) for name, v in columns.items()},
         })
         merged = pa.concat_tables([table, probes], promote_options="default")
         order = np.lexsort(((merged["split"].to_numpy(zero_copy_only=False) == PROBE_SPLIT),
@@ -82,35 +87,35 @@ class MetricLog:
         """Rows ordered by step, member, then splits in logged order (train, test, subsets)."""
         if not self.steps:
             return SCHEMA.empty_table()
-        k = len(self.steps)
-        e = len(self.values["train_loss"][0])
+        sizes = [len(ids) for ids in self.members]
+        step = np.repeat(np.asarray(self.steps, dtype=np.int64), sizes)
+        member = np.concatenate(self.members).astype(np.int32)
         parts = []
-        for split in self.splits():
-            loss = np.stack(self.values[f"{split}_loss"])  # (K, E)
-            acc = np.stack(self.values[f"{split}_acc"])
-            parts.append((split, loss.ravel(), acc.ravel()))
-        step = np.repeat(np.asarray(self.steps, dtype=np.int64), e)
-        member = np.tile(np.arange(e, dtype=np.int32), k)
-        table = pa.concat_tables(
-            pa.table(
-                {
-                    "step": step,
-                    "member": member,
-                    "split": pa.array([split] * (k * e), pa.string()),
-                    "loss": loss,
-                    "accuracy": acc,
-                }
-            ).cast(SCHEMA)
-            for split, loss, acc in parts
-        )
-        order = np.lexsort((np.repeat(np.arange(len(parts)), k * e),
-                            table["member"].to_numpy(), table["step"].to_numpy()))
+        for rank, split in enumerate(self.splits()):
+            parts.append(pa.table({
+                "step": step, "member": member,
+                "split": pa.array([split] * len(step), pa.string()),
+                "loss": np.concatenate(self.values[f"{split}_loss"]),
+                "accuracy": np.concatenate(self.values[f"{split}_acc"]),
+            }).cast(SCHEMA))
+        table = pa.concat_tables(parts)
+        rank = np.repeat(np.arange(len(parts)), len(step))
+        order = np.lexsort((rank, table["member"].to_numpy(), table["step"].to_numpy()))
         return table.take(order)
 
     def clear(self) -> None:
         self.steps.clear()
+        self.members.clear()
         self.values.clear()
         self.probe_rows.clear()
+
+
+def _ids(members: np.ndarray | None, columns: dict[str, np.ndarray]) -> np.ndarray:
+    """Member ids of a row of values: as given, or 0..E-1."""
+    if members is not None:
+        return np.asarray(members, np.int64)
+    size = len(next(iter(columns.values()))) if columns else 0
+    return np.arange(size, dtype=np.int64)
 
 
 @dataclass
@@ -118,21 +123,23 @@ class SpectraLog:
     """Vector probe values `(E, k)` per step (Fourier spectra, per-group accuracy), flushed
     as long rows (step, member, probe, index, value)."""
 
-    rows: list[tuple[int, str, np.ndarray]] = field(default_factory=list)
+    rows: list[tuple[int, str, np.ndarray, np.ndarray]] = field(default_factory=list)
 
-    def add(self, step: int, **vectors: np.ndarray) -> None:
+    def add(self, step: int, members: np.ndarray | None = None, **vectors: np.ndarray) -> None:
         for name, value in vectors.items():
-            self.rows.append((step, name, np.asarray(value, dtype=np.float64)))
+            value = np.asarray(value, dtype=np.float64)
+            ids = np.arange(len(value)) if members is None else np.asarray(members, np.int64)
+            self.rows.append((step, name, ids, value))
 
     def to_table(self) -> pa.Table:
         if not self.rows:
             return SPECTRA_SCHEMA.empty_table()
         parts = []
-        for step, name, value in self.rows:  # value (E, k)
+        for step, name, ids, value in self.rows:  # value (E, k)
             e, k = value.shape
             parts.append(pa.table({
                 "step": np.full(e * k, step, np.int64),
-                "member": np.repeat(np.arange(e, dtype=np.int32), k),
+                "member": np.repeat(ids.astype(np.int32), k),
                 "probe": pa.array([name] * (e * k), pa.string()),
                 "index": np.tile(np.arange(k, dtype=np.int32), e),
                 "value": value.ravel(),

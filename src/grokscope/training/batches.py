@@ -66,6 +66,14 @@ class MemberBatchStream:
         indices = torch.stack([self._take(e) for e in range(len(self.buffers))])
         return indices.to(self.device), self.weights
 
+    def select(self, keep: list[int]) -> None:
+        """Keep members `keep` (positions): each keeps its own stream and state."""
+        self.train_ids = [self.train_ids[k] for k in keep]
+        self.sizes = [self.sizes[k] for k in keep]
+        self.generators = [self.generators[k] for k in keep]
+        self.buffers = [self.buffers[k] for k in keep]
+        self.weights = self.weights[keep][:, :max(self.sizes)].contiguous()
+
     def state_dict(self) -> dict:
         return {"generators": [g.get_state() for g in self.generators], "buffers": self.buffers}
 

@@ -14,8 +14,13 @@ and a user's own recorder. Hooks, in the order the loop calls them:
 - `on_checkpoint(step)`: before each checkpoint: write what you hold (a killed run resumes
   from here and must lose nothing before it);
 - `on_end(step)`: training reached its last step;
-- `stop_request(step)`: an `(E,)` bool of members to stop, or None; the loop ORs the requests
-  and freezes those members (their weights and optimizer state stop changing).
+- `stop_request(step)`: an `(E,)` bool of members to stop (positions in the live cohort),
+  a `{position: reason}` mapping, or None; the loop takes the union, keeps the stopped
+  members' final weights aside and trains the others on as a smaller cohort (their weights
+  and optimizer state stop changing, and they cost no more compute); a bool request's reason
+  is the callback's `stop_reason`;
+- `on_compact(keep)`: members left the cohort; `keep` are the positions that stay, in order
+  (what a callback holding per-position state slices).
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ class Callback:
     """Base class: every hook does nothing; override the ones you need."""
 
     loop: Loop
+    stop_reason = "callback"
 
     def on_start(self, loop: Loop) -> None:
         self.loop = loop
@@ -68,6 +74,9 @@ class Callback:
 
     def stop_request(self, step: int) -> Any:
         return None
+
+    def on_compact(self, keep: list[int]) -> None:
+        pass
 
 
 class Callbacks(Callback):
@@ -100,20 +109,30 @@ class Callbacks(Callback):
         for c in self.items:
             c.on_end(step)
 
-    def stop_request(self, step: int) -> np.ndarray | None:
-        """The OR of every member-stop request `(E,)`, or None when nobody asks."""
-        out = None
+    def stop_request(self, step: int) -> dict[int, str]:
+        """Every member-stop request as `{position: reason}` (the first reason wins)."""
+        out: dict[int, str] = {}
         for c in self.items:
             request = c.stop_request(step)
-            if request is not None:
+            if request is None:
+                continue
+            if not isinstance(request, dict):
                 mask = np.asarray(request.cpu() if hasattr(request, "cpu") else request, bool)
-                out = mask if out is None else out | mask
+                request = {int(k): c.stop_reason for k in np.flatnonzero(mask)}
+            for position, reason in request.items():
+                out.setdefault(int(position), str(reason))
         return out
+
+    def on_compact(self, keep: list[int]) -> None:
+        for c in self.items:
+            c.on_compact(keep)
 
 
 class DivergenceGuard(Callback):
     """Asks to stop a member whose train or test loss is no longer finite: its update would
     only carry NaN further (the detector then calls it `diverged`)."""
+
+    stop_reason = "diverged"
 
     def __init__(self) -> None:
         self.request: np.ndarray | None = None
@@ -126,3 +145,6 @@ class DivergenceGuard(Callback):
     def stop_request(self, step: int) -> np.ndarray | None:
         request, self.request = self.request, None
         return request
+
+    def on_compact(self, keep: list[int]) -> None:
+        self.request = None if self.request is None else self.request[keep]

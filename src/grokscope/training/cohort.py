@@ -95,7 +95,11 @@ class Cohort:
         self.stream = MemberBatchStream(self.masks, sizes, seeds) if sizes else None
         self._full = None if sizes else full_batch(self.masks)
         self._plan_evaluation()
-        self.frozen: list[int] = []  # members stopped (e.g. diverged): no longer updated
+        # the live members' ids in the full cohort (position k of every tensor is member
+        # ids[k]); a member that stops leaves the member axis (see `stop`)
+        self.ids: list[int] = list(range(len(self.members)))
+        # id -> {"step", "rule", "model": its final weights}: the members that stopped
+        self.stopped: dict[int, dict] = {}
 
     def _plan_evaluation(self) -> None:
         """Evaluate either every row some member uses, shared by all members, or the shared
@@ -197,24 +201,45 @@ class Cohort:
             loss.sum().backward()
         if staged:
             torch.autograd.backward(list(prepared.values()), [leaves[k].grad for k in prepared])
-        if not self.frozen:
-            self.optimizer.step()
-            return
-        rows = torch.tensor(self.frozen, device=self.device)
-        kept = [(t, t[rows].clone()) for t in self._member_state()]
         self.optimizer.step()
-        with torch.no_grad():
-            for tensor, value in kept:
-                tensor[rows] = value
 
-    def _member_state(self) -> list[torch.Tensor]:
-        """Every tensor with a member axis that a step changes: weights, optimizer state."""
-        return [*self.model.parameters(), *self.optimizer.member_tensors()]
+    def stop(self, reasons: dict[int, str], step: int) -> None:
+        """Members at these positions stop at `step`: their final weights are kept aside
+        (`stopped`) and the live members continue as a smaller cohort, so a stopped member
+        costs no more compute. Nothing mixes members, so the others train on unchanged (up to
+        float summation order, since the chunks of a smaller cohort are wider)."""
+        if not reasons:
+            return
+        weights = {name: p.detach() for name, p in self.model.named_parameters()}
+        for position, rule in sorted(reasons.items()):
+            self.stopped[self.ids[position]] = {
+                "step": int(step), "rule": rule,
+                "model": {name: w[position].clone() for name, w in weights.items()}}
+        self.compact([k for k in range(self.n_members) if k not in reasons])
 
-    def freeze(self, members: list[int]) -> None:
-        """Stop updating these members (their loss diverged); the others are untouched, since
-        no computation mixes members."""
-        self.frozen = sorted(set(self.frozen) | set(members))
+    def compact(self, keep: list[int]) -> None:
+        """Keep the members at positions `keep`: slice every tensor with a member axis
+        (weights, optimizer settings and state, masks, batch streams, output offsets)."""
+        index = torch.tensor(keep, dtype=torch.long, device=self.device)
+        self.ids = [self.ids[k] for k in keep]
+        self.members = [self.members[k] for k in keep]
+        self.masks, self.test_masks = self.masks[index], self.test_masks[index]
+        self.model.select(index)
+        self.optimizer.select(index, list(self.model.parameters()))
+        if not keep:  # nothing left to train
+            return
+        if self.stream is not None:
+            self.stream.select(keep)
+        else:
+            self._full = full_batch(self.masks)
+        self._member_axis = torch.arange(len(keep), device=self.device).unsqueeze(1)
+        if self._scale is not None:
+            self._scale = self._scale[index]
+        if self._loss_weight is not None:
+            self._loss_weight = self._loss_weight[index]
+        if self._offset is not None:
+            self._offset = self._offset[index]
+        self._plan_evaluation()
 
     def objective(self, indices: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         """The training objective on per-member rows `(E, n)` with loss weights `(E, n)`, in
@@ -275,12 +300,22 @@ class Cohort:
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "stream": self.stream.state_dict() if self.stream else None,
-            "frozen": list(self.frozen),
+            "ids": list(self.ids),
+            "stopped": self.stopped,
         }
 
     def load_state_dict(self, state: dict) -> None:
+        """Restore a checkpoint into a cohort freshly built from the same config: first
+        compacted to the checkpoint's live members, then loaded."""
+        ids = [int(k) for k in state.get("ids", range(self.n_members))]
+        if ids != self.ids:
+            position = {member: k for k, member in enumerate(self.ids)}
+            self.compact([position[member] for member in ids])
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         if self.stream is not None:
             self.stream.load_state_dict(state["stream"])
-        self.frozen = [int(k) for k in state.get("frozen", [])]
+        self.stopped = {int(k): v for k, v in state.get("stopped", {}).items()}
+        frozen = [int(k) for k in state.get("frozen", [])]  # grokscope <= 0.3: frozen in place
+        if frozen:
+            self.stop({k: "diverged" for k in frozen}, self.optimizer.t)

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import torch
 
 from grokscope.store import RunStore
@@ -34,7 +33,10 @@ def train(cohort: Cohort, store: RunStore, callbacks: Sequence[Callback] = (),
     sink = MetricSink(drain_every, on_host=lambda step, values: calls.on_host(step, values))
     calls.items = [sink, DivergenceGuard(), *callbacks]
     calls.on_start(Loop(cohort, store, start, sink, calls.items))
+    step = start
     for step in range(start, cfg.steps + 1):
+        if not cohort.ids:  # every member has stopped: the run is over
+            break
         if state is None or step > start:  # a resumed step was recorded before the kill
             done: list[Evaluation] = []
 
@@ -53,14 +55,20 @@ def train(cohort: Cohort, store: RunStore, callbacks: Sequence[Callback] = (),
             if checkpoint:
                 calls.on_checkpoint(step)
             stop = calls.stop_request(step)  # before the checkpoint, so that it holds them
-            if stop is not None and stop.any():
-                cohort.freeze(np.flatnonzero(stop).tolist())
+            if stop:
+                sink.drain()  # rows waiting on the device belong to the members as they were
+                keep = [k for k in range(cohort.n_members) if k not in stop]
+                cohort.stop(stop, step)
+                calls.on_compact(keep)
+                if not cohort.ids and not checkpoint:  # the last members stopped: the end
+                    calls.on_checkpoint(step)
+                    checkpoint = True
             if checkpoint:
                 store.save_checkpoint(_checkpoint(cohort, step))
-        if step == cfg.steps:
+        if step == cfg.steps or not cohort.ids:
             break
         cohort.step()
-    calls.on_end(cfg.steps)
+    calls.on_end(step)
     return start
 
 

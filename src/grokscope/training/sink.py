@@ -27,35 +27,43 @@ class MetricSink(Callback):
         self.log, self.spectra = MetricLog(), SpectraLog()
         self.pending: list[tuple[int, list[torch.Tensor]]] = []
         self.names: list[str] = []
-        self.probed: list[tuple[int, Values, Values]] = []
+        self.probed: list[tuple[int, list[int], Values, Values]] = []
+        self.pending_ids: list[int] = []
 
     def on_start(self, loop: Loop) -> None:
         super().on_start(loop)
         loop.sink = self
 
     def record_probes(self, step: int, scalars: Values, vectors: Values) -> None:
-        """Probe values `(E,)` (metrics rows) and `(E, k)` (spectra rows) of `step`."""
-        self.probed.append((step, scalars, vectors))
+        """Probe values `(E,)` (metrics rows) and `(E, k)` (spectra rows) of `step`, for the
+        cohort's live members."""
+        self.probed.append((step, list(self.loop.cohort.ids), scalars, vectors))
 
     def on_log(self, step: int, evaluation: Evaluation) -> None:
         columns = evaluation.columns()
         self.names[:] = list(columns)
+        if self.pending and self.pending_ids != self.loop.cohort.ids:
+            self.drain()  # the cohort shrank: rows of another member axis are not stacked
+        self.pending_ids = list(self.loop.cohort.ids)
         self.pending.append((step, list(columns.values())))
         if len(self.pending) >= self.drain_every:
             self.drain()
 
     def drain(self) -> None:
-        for step, scalars, vectors in self.probed:
+        for step, ids, scalars, vectors in self.probed:
+            members = np.asarray(ids)
             if scalars:
-                self.log.add_probes(step, **{k: v.cpu().numpy() for k, v in scalars.items()})
-            self.spectra.add(step, **{k: v.cpu().numpy() for k, v in vectors.items()})
+                self.log.add_probes(step, members,
+                                    **{k: v.cpu().numpy() for k, v in scalars.items()})
+            self.spectra.add(step, members, **{k: v.cpu().numpy() for k, v in vectors.items()})
         self.probed.clear()
         if not self.pending:
             return
         host = torch.stack([torch.stack(v) for _, v in self.pending]).cpu().numpy()  # (K, M, E)
+        members = np.asarray(self.pending_ids)
         for (step, _), values in zip(self.pending, host, strict=True):
             columns = dict(zip(self.names, values, strict=True))
-            self.log.add(step, **columns)
+            self.log.add(step, members, **columns)
             if self.on_host_values:
                 self.on_host_values(step, columns)
         self.pending.clear()

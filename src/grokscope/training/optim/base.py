@@ -92,6 +92,34 @@ def chain(*links: Transform) -> Chain:
     return Chain(links)
 
 
+def select_link(link: Any, keep: torch.Tensor) -> None:
+    """Keep members `keep` of a link's per-member settings, in place.
+
+    Settings that may differ per member are `(E,)` tensors (this module's contract), so every
+    tensor attribute with a member axis is sliced; nested links (a `Masked` link, a chain's
+    links) are sliced in turn. What compacting a cohort does to its optimizer."""
+    for name, value in vars(link).items():
+        if isinstance(value, torch.Tensor) and value.dim() > 0:
+            setattr(link, name, value[keep])
+        elif hasattr(value, "update") and hasattr(value, "init"):
+            select_link(value, keep)
+        elif isinstance(value, list) and value and all(hasattr(v, "update") for v in value):
+            for item in value:
+                select_link(item, keep)
+
+
+def select_state(state: Any, keep: torch.Tensor) -> Any:
+    """The same state with members `keep` only: every tensor with a member axis is sliced
+    (the step counters and other scalars are shared by the members and stay)."""
+    if isinstance(state, torch.Tensor):
+        return state[keep].clone() if state.dim() > 0 else state
+    if isinstance(state, dict):
+        return {k: select_state(v, keep) for k, v in state.items()}
+    if isinstance(state, list | tuple):
+        return [select_state(v, keep) for v in state]
+    return state
+
+
 def _tensors(state: Any) -> list[torch.Tensor]:
     if isinstance(state, torch.Tensor):
         return [state]
@@ -148,6 +176,13 @@ class CohortOptimizer:
         for p, u in zip(self.params, updates, strict=True):
             p.add_(u)
         after_step(self.transform, self.params, self.state, self.step_count)
+
+    def select(self, keep: torch.Tensor, params: Sequence[torch.nn.Parameter]) -> None:
+        """Keep members `keep` (indices): the chain's settings and state, on the new
+        (sliced) parameters."""
+        self.params = list(params)
+        select_link(self.transform, keep)
+        self.state = select_state(self.state, keep)
 
     def zero_grad(self) -> None:
         for p in self.params:
