@@ -25,6 +25,7 @@ from grokscope.store.lock import DirLock
 from grokscope.training.callbacks import Callback
 from grokscope.training.cohort import Cohort
 from grokscope.training.loop import train
+from grokscope.training.stopping import StoppingCallback
 from grokscope.training.members import resolve_members
 from grokscope.yamlio import parse_yaml
 
@@ -94,10 +95,11 @@ def run_experiment(config: ExperimentConfig, run_dir: str | Path | None = None,
             torch.set_num_threads(config.train.threads)
         cohort = Cohort(config)
         probes = ProbeCallback(cohort)  # a probe the task cannot serve fails here
+        stopping = [StoppingCallback(config, cohort.n_members)] if config.stopping else []
         t0 = time.perf_counter()
         with RunProgress(config.train.steps, cohort.n_members, config.detect,
                          enabled=progress) as bar:
-            train(cohort, store, [probes, bar, *callbacks])
+            train(cohort, store, [probes, *stopping, bar, *callbacks])
         seconds = time.perf_counter() - t0
         events = finalize(store, config, cohort, seconds)
     return RunResult(store.path, events, seconds)

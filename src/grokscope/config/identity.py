@@ -22,7 +22,8 @@ LOCATION_KEYS = ("name", "out_dir")
 # Keys added to the schema after runs were stored, with the default that means "as before":
 # left out of the id while at that default, so a stored run keeps its id (and its sweep
 # finds it finished) after an upgrade.
-ADDED_KEYS: dict[str, object] = {"optim.transforms": [], "task.nonzero_b": False}
+ADDED_KEYS: dict[str, object] = {"optim.transforms": [], "task.nonzero_b": False,
+                                  "stopping": []}
 
 
 def is_analysis_key(key: str) -> bool:

@@ -27,6 +27,7 @@ from grokscope.config.components import MODELS as MODEL_REGISTRY
 from grokscope.config.components import SPLITS as SPLIT_REGISTRY
 from grokscope.config.components import register_model, register_split
 from grokscope.config.tasks import TASKS, load_plugins, register_task
+from grokscope.config.stopping import StoppingSpec, parse_stopping
 from grokscope.config.transforms import ClipByMemberNormSpec, TransformSpec, parse_transform
 from grokscope.errors import ConfigError
 from grokscope.probes.config import PROBE_CONFIGS, PROBES, ProbeConfig
@@ -367,6 +368,18 @@ class ExperimentConfig(Strict):
     cohort: CohortConfig = CohortConfig()
     detect: DetectConfig = DetectConfig()
     probes: list[ProbeConfig] = []  # measurements on a schedule, see docs/probes.md
+    # a member stops when any rule fires (docs/stopping.md); [] trains every member to the end
+    stopping: list[SerializeAsAny[StoppingSpec]] = []
+
+    @field_validator("stopping", mode="before")
+    @classmethod
+    def _stopping_rules(cls, value: Any) -> Any:
+        if not isinstance(value, list):
+            return value
+        try:
+            return [parse_stopping(item, k) for k, item in enumerate(value)]
+        except ConfigError as exc:  # an unknown name: the registry's one line
+            raise ValueError(str(exc)) from None
 
     @model_validator(mode="before")
     @classmethod

@@ -49,11 +49,28 @@ class RunProgress(Callback):
         self.bar.__exit__(*exc)
 
     def on_host(self, step: int, values: dict) -> None:
-        self.status.update(step, list(values["train_acc"]), list(values["test_acc"]))
+        train, test = _by_member(self, values["train_acc"]), _by_member(self, values["test_acc"])
+        self.status.update(step, train, test)
         rate = (step - self.start) / max(time.perf_counter() - self.t0, 1e-9)
         info = (f"best test {self.status.best_test:.3f} · memorized {self.status.memorized}/"
                 f"{self.n} · grokked {self.status.grokked}/{self.n}")
+        for c in getattr(getattr(self, "loop", None), "callbacks", []):
+            extra = getattr(c, "progress_info", None)
+            if extra is not None:  # e.g. stopping: members stopped, forecast
+                info += " · " + extra()
         self.bar.update(self.task, completed=step, rate=f"{rate:.1f}", info=info)
         if self.enabled and not self.live and (step >= self.next_line or step == self.total):
             self.next_line += max(1, self.total // 10)
             self.console.print(f"step {step}/{self.total} · {rate:.1f} steps/s · {info}")
+
+
+def _by_member(bar: RunProgress, values: Any) -> list[float]:
+    """Values of the live members placed at their ids (NaN for members that stopped: the
+    status keeps what they reached)."""
+    ids = getattr(getattr(getattr(bar, "loop", None), "cohort", None), "ids", None)
+    if ids is None or len(ids) == bar.n:
+        return list(values)
+    out = [float("nan")] * bar.n
+    for position, member in enumerate(ids):
+        out[member] = float(values[position])
+    return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -49,7 +50,12 @@ class MetricLog:
     def add_probes(self, step: int, members: np.ndarray | None = None,
                    **columns: np.ndarray) -> None:
         cols = {k: np.asarray(v, np.float64) for k, v in columns.items()}
-        self.probe_rows.append((step, _ids(members, cols), cols))
+        ids = _ids(members, cols)
+        if self.probe_rows and self.probe_rows[-1][0] == step and np.array_equal(
+                self.probe_rows[-1][1], ids):  # more values of the same rows: one row each
+            self.probe_rows[-1][2].update(cols)
+            return
+        self.probe_rows.append((step, ids, cols))
 
     def add(self, step: int, members: np.ndarray | None = None, **columns: np.ndarray) -> None:
         self.steps.append(step)
@@ -206,3 +212,36 @@ def split_matrix(table: pa.Table, split: str,
     out = np.full((len(uniq), int(members.max()) + 1 if len(members) else 0), np.nan)
     out[np.searchsorted(uniq, steps), members] = rows[column].to_numpy()
     return uniq, out
+
+
+def member_histories(table: pa.Table, probes: tuple[str, ...] = ()) -> dict[int, dict[str, Any]]:
+    """Every member's logged curves: `{member: {"steps", "train_loss", "train_acc",
+    "test_loss", "test_acc", <probe>...}}` at its logged steps (a probe NaN where it was not
+    measured): what stopping rules read, online and in replay."""
+    out: dict[int, dict[str, Any]] = {}
+    steps, cols = {}, {}
+    for split in ("train", "test"):
+        for column, suffix in (("loss", "loss"), ("accuracy", "acc")):
+            s, m = split_matrix(table, split, column)
+            steps[split], cols[f"{split}_{suffix}"] = s, m
+    s = steps["train"]
+    probe_values = {}
+    for name in probes:
+        ps, pm = probe_matrix(table, name)
+        full = np.full((len(s), pm.shape[1] if pm.size else 0), np.nan)
+        if len(ps):
+            k = np.searchsorted(s, ps)
+            ok = (k < len(s)) & (s[np.minimum(k, len(s) - 1)] == ps)
+            full[k[ok]] = pm[ok]
+        probe_values[name] = full
+    n_members = cols["train_acc"].shape[1] if cols["train_acc"].size else 0
+    for member in range(n_members):
+        logged = ~np.isnan(cols["train_acc"][:, member])
+        entry: dict[str, Any] = {"steps": s[logged].astype(np.int64)}
+        for name, matrix in cols.items():
+            entry[name] = matrix[logged, member]
+        for name, matrix in probe_values.items():
+            entry[name] = (matrix[logged, member] if member < matrix.shape[1]
+                           else np.full(int(logged.sum()), np.nan))
+        out[member] = entry
+    return out

@@ -55,7 +55,7 @@ def train(cohort: Cohort, store: RunStore, callbacks: Sequence[Callback] = (),
             if checkpoint:
                 calls.on_checkpoint(step)
             stop = calls.stop_request(step)  # before the checkpoint, so that it holds them
-            if stop:
+            if stop and step < cfg.steps:  # at the last step, every member ends anyway
                 sink.drain()  # rows waiting on the device belong to the members as they were
                 keep = [k for k in range(cohort.n_members) if k not in stop]
                 cohort.stop(stop, step)

@@ -50,11 +50,14 @@ class MetricSink(Callback):
             self.drain()
 
     def drain(self) -> None:
+        probed: dict[int, dict[str, np.ndarray]] = {}  # probe scalars by step, for on_host
         for step, ids, scalars, vectors in self.probed:
             members = np.asarray(ids)
-            if scalars:
-                self.log.add_probes(step, members,
-                                    **{k: v.cpu().numpy() for k, v in scalars.items()})
+            host = {k: v.cpu().numpy() for k, v in scalars.items()}
+            if host:
+                self.log.add_probes(step, members, **host)
+                if ids == self.pending_ids:
+                    probed.setdefault(step, {}).update(host)
             self.spectra.add(step, members, **{k: v.cpu().numpy() for k, v in vectors.items()})
         self.probed.clear()
         if not self.pending:
@@ -64,6 +67,7 @@ class MetricSink(Callback):
         for (step, _), values in zip(self.pending, host, strict=True):
             columns = dict(zip(self.names, values, strict=True))
             self.log.add(step, members, **columns)
+            columns.update(probed.get(step, {}))  # listeners also see the step's probe values
             if self.on_host_values:
                 self.on_host_values(step, columns)
         self.pending.clear()

@@ -92,20 +92,28 @@ def chain(*links: Transform) -> Chain:
     return Chain(links)
 
 
-def select_link(link: Any, keep: torch.Tensor) -> None:
+def select_link(link: Any, keep: torch.Tensor, done: dict[int, Any] | None = None) -> None:
     """Keep members `keep` of a link's per-member settings, in place.
 
     Settings that may differ per member are `(E,)` tensors (this module's contract), so every
     tensor attribute with a member axis is sliced; nested links (a `Masked` link, a chain's
-    links) are sliced in turn. What compacting a cohort does to its optimizer."""
-    for name, value in vars(link).items():
+    links) are sliced in turn. A tensor two links share (Adam's beta1 is also the step
+    size's bias correction), or a link two links hold (AdamW's decay reads the step size's
+    link), is sliced once: `done` maps each original to its slice, and holds visited links."""
+    done = {} if done is None else done
+    if id(link) in done:
+        return
+    done[id(link)] = link
+    for name, value in list(vars(link).items()):
         if isinstance(value, torch.Tensor) and value.dim() > 0:
-            setattr(link, name, value[keep])
+            if id(value) not in done:
+                done[id(value)] = value[keep]
+            setattr(link, name, done[id(value)])
         elif hasattr(value, "update") and hasattr(value, "init"):
-            select_link(value, keep)
+            select_link(value, keep, done)
         elif isinstance(value, list) and value and all(hasattr(v, "update") for v in value):
             for item in value:
-                select_link(item, keep)
+                select_link(item, keep, done)
 
 
 def select_state(state: Any, keep: torch.Tensor) -> Any:

@@ -1,0 +1,115 @@
+"""Stopping rules and the forecast as a training callback (docs/stopping.md).
+
+At every logged step it brings the step's values to the host (one device sync per log, so
+that a member stops at the log its rule fired, not a block later), appends them to each live
+member's history, asks each member's rules (`detection.online`: functions of that history
+alone, so a replay over the stored curve decides the same) and records the forecast of late
+generalization as probe columns `forecast/p_grok` and `forecast/alpha1`. A killed run
+rebuilds the histories from its stored metrics, so its decisions after a resume are the ones
+an uninterrupted run takes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from grokscope.config import ExperimentConfig
+from grokscope.detection.forecast import Forecast, features, shipped
+from grokscope.detection.online import NORM, History, Rule
+from grokscope.store.metrics import member_histories
+from grokscope.training.callbacks import Callback, Loop
+from grokscope.training.cohort import Evaluation
+
+COLUMNS = ("train_loss", "train_acc", "test_loss", "test_acc", NORM)
+P_GROK, ETA = "forecast/p_grok", "forecast/alpha1"
+
+
+def member_rules(config: ExperimentConfig, n_members: int) -> list[list[Rule]]:
+    """Each member's rules, built from `stopping:` (a list setting gives each member its own
+    value); a one-line error when a list does not match the cohort."""
+    from grokscope.errors import ConfigError
+
+    for k, spec in enumerate(config.stopping):
+        for field, length in spec.member_lists().items():
+            if length != n_members:
+                raise ConfigError(f"stopping.{k}.{field}: has {length} values but the cohort "
+                                  f"has {n_members} members")
+    return [[spec.build(m, config.detect) for spec in config.stopping] for m in range(n_members)]
+
+
+class StoppingCallback(Callback):
+    """Stops each member when one of its rules fires; logs the forecast for every member."""
+
+    stop_reason = "stopping"
+
+    def __init__(self, config: ExperimentConfig, n_members: int,
+                 forecast: Forecast | None = None) -> None:
+        self.config, self.budget = config, config.train.steps
+        self.rules = member_rules(config, n_members)
+        self.forecast = forecast if forecast is not None else shipped()
+        self.steps: dict[int, list[int]] = {m: [] for m in range(n_members)}
+        self.values: dict[int, dict[str, list[float]]] = {
+            m: {c: [] for c in COLUMNS} for m in range(n_members)}
+        self.requests: dict[int, str] = {}
+        self.latest: dict[int, tuple[float, float]] = {}
+
+    def on_start(self, loop: Loop) -> None:
+        super().on_start(loop)
+        if loop.start == 0:
+            return
+        stored = member_histories(loop.store.load_metrics(), (NORM,))
+        for member, entry in stored.items():
+            keep = entry["steps"] <= loop.start
+            self.steps[member] = entry["steps"][keep].tolist()
+            self.values[member] = {c: entry[c][keep].tolist() for c in COLUMNS}
+
+    def history(self, member: int) -> History:
+        return History.from_lists(self.steps[member], self.values[member], self.budget)
+
+    def on_host(self, step: int, values: dict[str, np.ndarray]) -> None:
+        for position, member in enumerate(self.loop.cohort.ids):
+            if self.steps[member] and self.steps[member][-1] >= step:
+                continue  # already held (a resumed step)
+            self.steps[member].append(step)
+            for column in COLUMNS:
+                value = values.get(column)
+                self.values[member][column].append(
+                    float(value[position]) if value is not None else float("nan"))
+
+    def on_log(self, step: int, evaluation: Evaluation) -> None:
+        self.loop.sink.drain()  # this step's values reach the host (and `on_host`) now
+        ids = self.loop.cohort.ids
+        p_grok, eta = np.full(len(ids), np.nan), np.full(len(ids), np.nan)
+        for position, member in enumerate(ids):
+            h = self.history(member)
+            x = features(h, self.config.detect)
+            if x is not None:
+                p_grok[position], eta[position] = self.forecast.predict(x, step)
+                self.latest[member] = (p_grok[position], eta[position])
+            for rule in self.rules[member]:
+                if rule.fires(h):
+                    self.requests[position] = rule.name
+                    break
+        self.loop.sink.record_probes(step, {P_GROK: torch.from_numpy(p_grok),
+                                            ETA: torch.from_numpy(eta)}, {})
+
+    def stop_request(self, step: int) -> dict[int, str] | None:
+        requests, self.requests = self.requests, {}
+        return requests or None
+
+    def on_compact(self, keep: Sequence[int]) -> None:
+        self.requests = {}
+
+    def progress_info(self) -> str:
+        """For the progress bar: members stopped, and the live members' forecast."""
+        cohort = self.loop.cohort
+        live = [self.latest[m] for m in cohort.ids if m in self.latest]
+        text = f"stopped {len(cohort.stopped)}"
+        if live:
+            p = np.array([v[0] for v in live])
+            eta = np.median([v[1] for v in live])
+            text += f" · P(grok) {np.mean(p):.2f} · ETA α1 {eta:,.0f}"
+        return text
