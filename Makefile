@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.grokscope-installed
 
-.PHONY: demo test bench lint clean reproduce-quick reproduce-classic-quick reproduce-acceleration-quick
+.PHONY: demo test bench lint clean reproduce-quick reproduce-classic-quick reproduce-acceleration-quick stopping-corpus
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,15 @@ reproduce-classic-quick: $(STAMP)
 	$(BIN)/grokscope reproduce random_table --quick
 	$(BIN)/grokscope reproduce omnigrok2023_mnist --quick
 	$(BIN)/grokscope reproduce power2022 --quick
+
+# The stopping corpus (docs/stopping.md): 7 sweeps, 1,100 members trained to their full
+# budget, one torch thread each (about 2 h on one core here), then compacted into
+# benchmarks/data/stopping_corpus.parquet and scored.
+STOPPING_SWEEPS := modular_mlp transformer carvalho parity random_table permutation mnist1k
+stopping-corpus: $(STAMP)
+	for s in $(STOPPING_SWEEPS); do $(BIN)/grokscope sweep experiments/stopping/$$s.yaml --no-progress || exit 1; done
+	$(BIN)/python benchmarks/stopping.py --build $(addprefix runs/sweeps/stopping_,$(STOPPING_SWEEPS))
+	$(BIN)/python benchmarks/stopping.py
 
 demo: $(STAMP)
 	$(BIN)/grokscope run experiments/quickstart.yaml

@@ -302,12 +302,13 @@ EVENT_COLUMNS = {  # header: key in events.json; columns empty for every member 
     "lr": "lr", "wd": "weight_decay", "α": "init_scale", "verdict": "verdict", "α0": "alpha0",
     "α1": "alpha1", "delay": "delay", "ΔS": "delta_S", "S": "support",
     "train": "final_train_acc", "test": "final_test_acc", "TV": "shift_tv",
+    "stop": "stop_step", "rule": "stop_rule",
 }
 
 
 def _print_events(events: dict) -> None:
     table = Table(title="grokking events per member (Carvalho et al. 2025, Def. 3.1)")
-    always = {"verdict", "α0", "α1", "delay", "ΔS", "S"}
+    always = {"verdict", "α0", "α1", "delay", "ΔS", "S"}  # stop and rule: when set
     columns = {h: k for h, k in EVENT_COLUMNS.items()
                if h in always or any(r.get(k) is not None for r in events["members"])}
     for header in columns:
@@ -324,11 +325,19 @@ def _print_events(events: dict) -> None:
     console.print("verdicts: " + ", ".join(f"{k} {v}" for v, k in counts.items()))
     if any(r.get("censored") for r in events["members"]):
         console.print("S+ : support cut short by the end of training (still >= sigma_E there)")
+    used = events.get("compute_used")
+    if used is not None and used < 1:
+        stopped = sum(r.get("stop_step") is not None for r in events["members"])
+        console.print(f"stopping: {stopped} of {len(events['members'])} members stopped before "
+                      f"the budget; compute used {used:.0%} of {events['steps']:,} steps x "
+                      f"{len(events['members'])} members (saved {1 - used:.0%})")
 
 
+from grokscope.cli_stopping import register as _register_stopping  # noqa: E402
 from grokscope.cli_sweep import register as _register_sweep  # noqa: E402
 
 _register_sweep(app, console, _fail)
+_register_stopping(app, console, _fail)
 
 if __name__ == "__main__":
     app()

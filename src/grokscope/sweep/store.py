@@ -29,7 +29,7 @@ from grokscope.training.members import is_member_list
 
 EVENT_COLUMNS = ("verdict", "alpha0", "alpha1", "delay", "delta_S", "support", "censored",
                  "final_train_acc", "final_test_acc", "final_train_loss", "final_test_loss",
-                 "spikes")
+                 "spikes", "stop_step", "stop_rule", "last_step")
 
 
 class SweepStore:

@@ -128,5 +128,9 @@ def select_members(config: ExperimentConfig, indices: list[int]) -> ExperimentCo
             set_dotted(data, key, [specs[i].seed for i in indices])
         elif is_member_list(key, value):
             set_dotted(data, key, [value[i] for i in indices])
+    for rule in data.get("stopping", []):  # per-member rule settings follow their members
+        for key, value in rule.items():
+            if isinstance(value, list):
+                rule[key] = [value[i] for i in indices]
     data["cohort"]["members"] = len(indices)
     return ExperimentConfig.model_validate(data)
