@@ -45,8 +45,10 @@ FORECAST = HERE.parent / "src" / "grokscope" / "detection" / "forecast.json"
 COLUMNS = ("train_loss", "train_acc", "test_loss", "test_acc", NORM)
 # what --fit searches, on the fit half: grokked's confirmation, hopeless's patience
 CONFIRM = (0.05, 0.1, 0.2)
-HOPELESS_GRID = [{"wait": w, "min_norm_drop": d, "min_loss_drop": d2}
-                 for w in (5.0, 10.0, 20.0) for d in (0.01, 0.05) for d2 in (0.02, 0.1)]
+HOPELESS_GRID = [{"wait": w, "min_fraction": f, "min_gain": gain, "min_loss_drop": loss,
+                  "min_norm_drop": norm}
+                 for w in (5.0, 10.0, 20.0) for f in (0.0, 0.2)
+                 for gain, loss, norm in ((0.01, 0.05, 0.02), (0.02, 0.1, 0.05), (0.05, 0.2, 0.1))]
 
 
 def build(dirs: list[Path], out: Path) -> None:
@@ -99,27 +101,29 @@ def split(members: list[Member]) -> tuple[list[Member], list[Member]]:
 
 
 def run_fit(members: list[Member], cfg: DetectConfig) -> dict:
-    """On the fit half: grokked's confirmation (the shortest with no premature stop), then
-    hopeless's settings (most compute saved with no premature stop, beside grokked), then the
-    forecast; writes forecast.json and prints what to put in the defaults."""
+    """On the fit half: grokked's confirmation (fewest premature stops, then least overrun),
+    then hopeless's settings (fewest premature stops beside grokked, then fewest close calls
+    of hopeless alone, then least compute), then the forecast; writes forecast.json and
+    prints what to put in the defaults."""
     fit_half, _ = split(members)
-    confirm = None
+    ranked = []
     for ratio in CONFIRM:
         s = score(fit_half, [{"name": "grokked", "confirm_ratio": ratio}], cfg)
         print(f"  grokked confirm_ratio {ratio}: premature {s['premature']}/{s['grokked']}, "
               f"overrun p90 {s['overrun_p90']:.2f}", flush=True)
-        if confirm is None and s["premature"] == 0:
-            confirm = ratio
-    confirm = CONFIRM[-1] if confirm is None else confirm
+        ranked.append(((s["premature"], s["overrun_p90"]), ratio))
+    confirm = min(ranked)[1]  # fewest premature stops, then the smallest overrun
     best = None
     for setting in HOPELESS_GRID:
         specs = [{"name": "grokked", "confirm_ratio": confirm}, {"name": "hopeless", **setting}]
         s = score(fit_half, specs, cfg)
-        print(f"  hopeless {setting}: premature {s['premature']}, compute {s['compute']:.3f}",
-              flush=True)
-        if best is None or (s["premature"], s["compute"]) < (best[1]["premature"],
-                                                             best[1]["compute"]):
-            best = (setting, s)
+        # close calls of hopeless alone: grokking members it stops before 1.5 x alpha1
+        near = score(fit_half, [{"name": "hopeless", **setting}], cfg)["near_misses"]
+        print(f"  hopeless {setting}: premature {s['premature']}, close calls {near}, "
+              f"compute {s['compute']:.3f}", flush=True)
+        rank = (s["premature"], near, s["compute"])
+        if best is None or rank < best[2]:
+            best = (setting, s, rank)
     x, y, r = samples(fit_half, cfg)
     rows = np.flatnonzero(~np.isnan(r))
     model = fit(x, y, np.nan_to_num(r), rows,
@@ -198,7 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     members = load(args.corpus, cfg)
     if args.limit:
         members = members[: args.limit]
-    verdicts = {v: sum(m.verdict == v for m in members) for v in sorted({m.verdict for m in members})}
+    verdicts = {v: sum(m.verdict == v for m in members)
+                for v in sorted({m.verdict for m in members})}
     print(f"corpus {args.corpus}: {len(members)} members; verdicts {verdicts}")
     if args.fit:
         print(json.dumps(run_fit(members, cfg)))

@@ -15,6 +15,7 @@ import torch
 
 from grokscope.config import ExperimentConfig, dump_config, identity, parse_config
 from grokscope.detection import DETECTOR_VERSION, detect
+from grokscope.detection.stopping import StoppingCallback
 from grokscope.errors import ConfigError
 from grokscope.probes.callback import ProbeCallback
 from grokscope.probes.spikes import spike_summary
@@ -25,7 +26,6 @@ from grokscope.store.lock import DirLock
 from grokscope.training.callbacks import Callback
 from grokscope.training.cohort import Cohort
 from grokscope.training.loop import train
-from grokscope.training.stopping import StoppingCallback
 from grokscope.training.members import resolve_members
 from grokscope.yamlio import parse_yaml
 

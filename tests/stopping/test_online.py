@@ -8,10 +8,10 @@ import torch
 
 from conftest import CrashAt
 from grokscope.detection.online import NORM, History, first_stop
+from grokscope.detection.stopping import member_rules
 from grokscope.experiment import run_experiment
 from grokscope.store import RunStore
 from grokscope.store.metrics import member_histories
-from grokscope.training.stopping import member_rules
 
 # measured on this config: member 1 stops at 90 (budget), 0 at 250 (budget), 2 at 300
 # (patience: its test accuracy's best is 15 logs old)

@@ -129,7 +129,7 @@ def test_bad_stopping_entries_are_one_line_errors(entry, message):
 
 
 def test_a_per_member_list_must_match_the_cohort(tiny_config):
-    from grokscope.training.stopping import member_rules
+    from grokscope.detection.stopping import member_rules
 
     config = tiny_config(stopping=[{"name": "patience", "patience": [1, 2, 3]}])
     with pytest.raises(ConfigError, match="stopping.0.patience: has 3 values but the cohort"):

@@ -26,8 +26,8 @@ from grokscope.config.components import LOSSES as LOSS_REGISTRY
 from grokscope.config.components import MODELS as MODEL_REGISTRY
 from grokscope.config.components import SPLITS as SPLIT_REGISTRY
 from grokscope.config.components import register_model, register_split
-from grokscope.config.tasks import TASKS, load_plugins, register_task
 from grokscope.config.stopping import StoppingSpec, parse_stopping
+from grokscope.config.tasks import TASKS, load_plugins, register_task
 from grokscope.config.transforms import ClipByMemberNormSpec, TransformSpec, parse_transform
 from grokscope.errors import ConfigError
 from grokscope.probes.config import PROBE_CONFIGS, PROBES, ProbeConfig

@@ -135,7 +135,7 @@ class ThresholdSpec(StoppingSpec):
                    "confirm_logs logs)")
 class GrokkedSpec(StoppingSpec):
     name: str = "grokked"
-    confirm_ratio: NonNegative | list[NonNegative] = 0.1
+    confirm_ratio: NonNegative | list[NonNegative] = 0.05  # fitted: docs/stopping.md
     confirm_logs: Count = 5
 
     def build(self, member: int, detect: Any) -> Any:
@@ -148,19 +148,22 @@ class GrokkedSpec(StoppingSpec):
                    "(or, unfitted, train accuracy and loss) have stalled since ratio x t")
 class HopelessSpec(StoppingSpec):
     name: str = "hopeless"
+    # defaults fitted on the stopping corpus's fit half (benchmarks/stopping.py --fit)
     wait: Positive | list[Positive] = 10.0  # in multiples of alpha0
     ratio: Annotated[float, Field(gt=0, lt=1)] = 0.5  # the stretch [ratio t, t]
-    min_steps: Count | list[Count] = 1000
-    min_gain: NonNegative = 0.01
-    min_loss_drop: NonNegative = 0.05
-    min_norm_drop: NonNegative = 0.02
+    min_steps: Count | list[Count] = 300
+    min_gain: NonNegative = 0.02
+    min_loss_drop: NonNegative = 0.1
+    min_norm_drop: NonNegative = 0.05
+    min_fraction: Annotated[float, Field(ge=0, le=1)] = 0.0  # never before this x budget
+    max_test: Annotated[float, Field(gt=0, le=1)] = 0.9  # not once test >= this x train
 
     def build(self, member: int, detect: Any) -> Any:
         from grokscope.detection.online import Hopeless
 
         return Hopeless(detect, self.value("wait", member), self.ratio,
                         self.value("min_steps", member), self.min_gain, self.min_loss_drop,
-                        self.min_norm_drop)
+                        self.min_norm_drop, self.min_fraction, self.max_test)
 
 
 def parse_stopping(data: Any, index: int) -> StoppingSpec:

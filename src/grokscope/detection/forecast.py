@@ -4,9 +4,11 @@ From the progress measures of a member's history so far (`online.progress`): tes
 and its recent gain, the relative change of the test and train losses and of the total
 weight norm over the last stretch of log-time (the delay laws of next.md §1 tie the delay to
 the norm's decay), the training loss's activity (Notsawo et al. 2023), the time since
-memorization (t / alpha0) and the budget left (budget / t). A logistic model gives the
-probability, a linear model of log(alpha1 / t) the ETA; both are fitted on the fit half of
-the stopping corpus by `benchmarks/stopping.py --fit` and shipped as `forecast.json`.
+memorization (t / alpha0), the budget left (budget / t), and the recent trends carried
+over the budget left (the norm, test loss and test accuracy they would reach). A logistic
+model gives the probability, a linear model of log(alpha1 / t) the ETA; both are fitted on
+the fit half of the stopping corpus by `benchmarks/stopping.py --fit`, shipped as
+`forecast.json`.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from grokscope.config import DetectConfig
 from grokscope.detection.online import History, progress
 
 FEATURES = ("test_acc", "test_gain", "test_loss_change", "train_loss_change", "norm_change",
-            "activity", "log_t_over_alpha0", "log_budget_over_t")
+            "activity", "log_t_over_alpha0", "log_budget_over_t", "projected_norm_change",
+            "projected_test_loss_change", "projected_test_gain")
 
 
 def features(h: History, cfg: DetectConfig) -> np.ndarray | None:
@@ -31,9 +34,12 @@ def features(h: History, cfg: DetectConfig) -> np.ndarray | None:
     p = progress(h, cfg)
     if p.alpha0 is None or p.step <= 0:
         return None
+    # the recent trends carried over the budget left: what they would reach by its end
+    left = max(h.budget - p.step, 0) / max(p.step / 2, 1)
     values = [p.test_acc, p.test_gain, p.test_loss_change, p.train_loss_change,
               p.norm_change, p.activity, math.log(max(p.step, 1) / max(p.alpha0, 1)),
-              math.log(max(h.budget, 1) / max(p.step, 1))]
+              math.log(max(h.budget, 1) / max(p.step, 1)), p.norm_change * left,
+              p.test_loss_change * left, p.test_gain * left]
     return np.nan_to_num(np.asarray(values, np.float64), nan=0.0, posinf=0.0, neginf=0.0)
 
 

@@ -3,7 +3,7 @@
 A rule looks at a member's history up to a logged step (`History`, the columns a run logs:
 train/test loss and accuracy, and the probe values, e.g. `weight_norm/total`) and says
 whether the member should stop there. It sees nothing else, so the decision a rule takes
-while training (`grokscope.training.stopping`) is the one it takes when replayed over the
+while training (`grokscope.detection.stopping`) is the one it takes when replayed over the
 stored curve of a full-budget run (`first_stop`, `grokscope stopping`): the same function of
 the same prefix. Baselines follow their sources exactly (Keras/Lightning `EarlyStopping`;
 Prechelt 1998's GL and UP; Nanda et al. 2023's and Zhong et al. 2023's thresholds); `grokked`
@@ -261,29 +261,32 @@ def progress(h: History, cfg: DetectConfig, ratio: float = 0.5) -> Progress:
 class Hopeless(Rule):
     """Stop a member that is going nowhere within the budget.
 
-    Memorized (alpha0 found): once t >= max(`min_steps`, `wait` x alpha0), and over the last
-    stretch [`ratio` t, t] test accuracy gained less than `min_gain`, the test loss fell by
-    less than `min_loss_drop` (relative, log) and the total weight norm shrank by less than
-    `min_norm_drop` (when logged). The delay laws of next.md §1 tie the delay to the weight
-    norm's decay: no decay, no grokking coming. Not fitted: once t >= `min_steps` and train
-    accuracy and train loss have stalled the same way. Every default is the one fitted on the
-    stopping corpus's fit half (docs/stopping.md)."""
+    Never before t >= max(`min_steps`, `min_fraction` x budget). Memorized (alpha0 found):
+    once also t >= `wait` x alpha0, while test accuracy is below `max_test` x train accuracy
+    (a member near its train accuracy has generalized, or is relapsing, not hopeless), and
+    over the last stretch [`ratio` t, t] test accuracy gained less than `min_gain`, the test
+    loss fell by less than `min_loss_drop` (relative, log) and the total weight norm shrank by
+    less than `min_norm_drop` (when logged). The delay laws of next.md §1 tie the delay to
+    the weight norm's decay: no decay, no grokking coming. Not fitted: train accuracy and
+    train loss have stalled the same way. Every default is the one fitted on the stopping
+    corpus's fit half (docs/stopping.md)."""
 
     name = "hopeless"
 
     def __init__(self, detect_config: DetectConfig, wait: float, ratio: float, min_steps: int,
-                 min_gain: float, min_loss_drop: float, min_norm_drop: float) -> None:
+                 min_gain: float, min_loss_drop: float, min_norm_drop: float,
+                 min_fraction: float = 0.0, max_test: float = 1.0) -> None:
         self.cfg, self.wait, self.ratio, self.min_steps = detect_config, wait, ratio, min_steps
         self.min_gain, self.min_loss_drop = min_gain, min_loss_drop
-        self.min_norm_drop = min_norm_drop
+        self.min_norm_drop, self.min_fraction, self.max_test = min_norm_drop, min_fraction, max_test
 
     def fires(self, h: History) -> bool:
         t = int(h.steps[-1])
-        if t < self.min_steps or len(h) < 3:
+        if t < max(self.min_steps, self.min_fraction * h.budget) or len(h) < 3:
             return False
         p = progress(h, self.cfg, self.ratio)
         if p.alpha0 is not None:
-            if t < self.wait * p.alpha0:
+            if t < self.wait * p.alpha0 or p.test_acc >= self.max_test * p.train_acc:
                 return False
             stalled = p.test_gain < self.min_gain and not (
                 p.test_loss_change < -self.min_loss_drop)

@@ -62,7 +62,7 @@ def stop_of(rules: list[Rule], h: History) -> int | None:
 def score(members: list[Member], specs: list[dict], cfg: DetectConfig) -> dict[str, Any]:
     """Every score of one rule set over members."""
     rules = rule_set(specs, cfg)
-    premature = positives = agree = 0
+    premature = positives = agree = near = 0
     overrun, regret, used, total, mem_used, mem_total = [], [], 0, 0, 0, 0
     for m in members:
         h = m.history
@@ -78,8 +78,9 @@ def score(members: list[Member], specs: list[dict], cfg: DetectConfig) -> dict[s
         if m.verdict == "memorized-only":
             mem_used, mem_total = mem_used + at, mem_total + h.budget
         regret.append(float(np.max(h["test_acc"]) - cut["test_acc"][-1]))
-        if m.grokked:
+        if m.grokked and m.alpha1 is not None:  # a grokked verdict always has alpha1
             positives += 1
+            near += at < 1.5 * m.alpha1  # a close call: stopped within half of alpha1 after it
             if at < m.alpha1:
                 premature += 1
             else:
@@ -88,6 +89,7 @@ def score(members: list[Member], specs: list[dict], cfg: DetectConfig) -> dict[s
     return {
         "rules": specs, "members": len(members), "grokked": positives,
         "premature": premature, "premature_rate": premature / max(positives, 1),
+        "near_misses": near,
         "verdict_agreement": agree / max(len(members), 1),
         "overrun_median": float(np.median(o)), "overrun_p90": float(np.percentile(o, 90)),
         "memorized_budget_share": mem_used / max(mem_total, 1),
@@ -140,7 +142,7 @@ def forecast_scores(members: list[Member], forecast: Forecast, cfg: DetectConfig
             p, eta = forecast.predict(x, int(m.history.steps[n - 1]))
             scores.append(p)
             labels.append(m.grokked)
-            if m.grokked:
+            if m.grokked and m.alpha1 is not None:
                 errors.append(abs(eta - m.alpha1) / m.alpha1)
         out[f"auroc_{mult}a0"] = auroc(np.asarray(scores), np.asarray(labels))
         out[f"n_{mult}a0"] = len(scores)

@@ -97,7 +97,7 @@ class MetricLog:
         step = np.repeat(np.asarray(self.steps, dtype=np.int64), sizes)
         member = np.concatenate(self.members).astype(np.int32)
         parts = []
-        for rank, split in enumerate(self.splits()):
+        for split in self.splits():
             parts.append(pa.table({
                 "step": step, "member": member,
                 "split": pa.array([split] * len(step), pa.string()),

@@ -62,10 +62,10 @@ class MetricSink(Callback):
         self.probed.clear()
         if not self.pending:
             return
-        host = torch.stack([torch.stack(v) for _, v in self.pending]).cpu().numpy()  # (K, M, E)
+        block = torch.stack([torch.stack(v) for _, v in self.pending]).cpu().numpy()  # (K, M, E)
         members = np.asarray(self.pending_ids)
-        for (step, _), values in zip(self.pending, host, strict=True):
-            columns = dict(zip(self.names, values, strict=True))
+        for (step, _), values in zip(self.pending, block, strict=True):
+            columns: dict[str, np.ndarray] = dict(zip(self.names, values, strict=True))
             self.log.add(step, members, **columns)
             columns.update(probed.get(step, {}))  # listeners also see the step's probe values
             if self.on_host_values:

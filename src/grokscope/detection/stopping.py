@@ -1,4 +1,5 @@
-"""Stopping rules and the forecast as a training callback (docs/stopping.md).
+"""Stopping rules and the forecast as a training callback (docs/stopping.md), on the callback
+seam of `grokscope.training.callbacks`.
 
 At every logged step it brings the step's values to the host (one device sync per log, so
 that a member stops at the log its rule fired, not a block later), appends them to each live
