@@ -146,6 +146,61 @@ def table(members: list[Member], cfg: DetectConfig, sets: list[list[dict]]) -> l
     return results
 
 
+def figures(held: list[Member], results: list[dict], grid: list[dict], cfg: DetectConfig,
+            out: Path) -> None:
+    """Premature-stop rate vs compute, one point per rule set (and per hopeless setting of
+    the fit grid), and example curves with the stops of three rule sets marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from grokscope.detection.scoring import rule_set, stop_of
+
+    out.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for r in grid:
+        ax.scatter(r["compute"], r["premature_rate"], s=14, color="0.7")
+    for r in results:
+        ax.scatter(r["compute"], r["premature_rate"], s=30)
+        ax.annotate(label(r["rules"]).replace("monitor=", ""), (r["compute"], r["premature_rate"]),
+                    fontsize=6, xytext=(3, 2), textcoords="offset points")
+    ax.set_xlabel("compute used / full budget")
+    ax.set_ylabel("premature-stop rate (grokking members)")
+    ax.set_title(f"stopping rules on the held-out half ({len(held)} members); grey: "
+                 "grokked + hopeless grid", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "stopping_tradeoff.png", dpi=130)
+    plt.close(fig)
+    sets = {"patience(test_loss, 10)": [{"name": "patience", "patience": 10}],
+            "grokked": [{"name": "grokked"}],
+            "grokked + hopeless": [{"name": "grokked"}, {"name": "hopeless"}]}
+    picks = [m for m in held if m.grokked][:3] + [m for m in held
+                                                  if m.verdict == "memorized-only"][:3]
+    fig, axes = plt.subplots(2, 3, figsize=(11, 5.4), sharey=True)
+    for ax, m in zip(axes.ravel(), picks, strict=False):
+        h = m.history
+        ax.plot(h.steps, h["train_acc"], "--", color="0.5", lw=1, label="train")
+        ax.plot(h.steps, h["test_acc"], color="k", lw=1.2, label="test")
+        for (name, specs), color in zip(sets.items(), ("tab:red", "tab:green", "tab:blue"),
+                                        strict=True):
+            stop = stop_of(rule_set(specs, cfg), h)
+            if stop is not None:
+                ax.axvline(stop, color=color, lw=1.2, label=f"{name}: {stop}")
+        if m.alpha1 is not None:
+            ax.axvline(m.alpha1, color="k", ls=":", lw=1)
+        ax.set_xscale("symlog", linthresh=100)
+        ax.set_title(f"{m.key.split('/')[0].removeprefix('stopping_')} · {m.verdict}"
+                     + (f" · α1 {m.alpha1}" if m.alpha1 else ""), fontsize=8)
+        ax.legend(fontsize=6, loc="lower right")
+    fig.supxlabel("step")
+    fig.supylabel("accuracy")
+    fig.tight_layout()
+    fig.savefig(out / "stopping_examples.png", dpi=130)
+    plt.close(fig)
+    print(f"figures -> {out}")
+
+
 def compaction(members: int = 64, steps: int = 400) -> dict:
     """Step time of one cohort as its members stop: E, E/2, E/4, E/8 live members (the
     quick-start transformer on a+b mod 59), timed over `steps` steps each."""
@@ -186,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--compaction", action="store_true", help="time steps as members stop")
     ap.add_argument("--members", type=int, default=64, help="--compaction: cohort size")
     ap.add_argument("--json", type=Path, help="write the scores here")
+    ap.add_argument("--figures", type=Path, help="write the trade-off and example figures here")
     args = ap.parse_args(argv)
     if args.build:
         build(args.build, args.corpus)
@@ -218,6 +274,10 @@ def main(argv: list[str] | None = None) -> int:
     results = table(held, cfg, DEFAULT_SETS)
     fc = forecast_scores(held, shipped(), cfg)
     print(f"forecast: {fc}")
+    if args.figures:
+        grid = [score(held, [{"name": "grokked"}, {"name": "hopeless", **g}], cfg)
+                for g in HOPELESS_GRID]
+        figures(held, results, grid, cfg, args.figures)
     print(f"scored in {time.perf_counter() - t0:.0f} s")
     if args.json:
         args.json.write_text(json.dumps({"rules": results, "forecast": fc}, indent=1))
