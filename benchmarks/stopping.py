@@ -44,7 +44,7 @@ CORPUS = HERE / "data" / "stopping_corpus.parquet"
 FORECAST = HERE.parent / "src" / "grokscope" / "detection" / "forecast.json"
 COLUMNS = ("train_loss", "train_acc", "test_loss", "test_acc", NORM)
 # what --fit searches, on the fit half: grokked's confirmation, hopeless's patience
-CONFIRM = (0.05, 0.1, 0.2)
+CONFIRM = [(ratio, logs) for ratio in (0.05, 0.1, 0.2) for logs in (1, 3, 5)]
 HOPELESS_GRID = [{"wait": w, "min_fraction": f, "min_gain": gain, "min_loss_drop": loss,
                   "min_norm_drop": norm}
                  for w in (5.0, 10.0, 20.0) for f in (0.0, 0.2)
@@ -107,15 +107,17 @@ def run_fit(members: list[Member], cfg: DetectConfig) -> dict:
     prints what to put in the defaults."""
     fit_half, _ = split(members)
     ranked = []
-    for ratio in CONFIRM:
-        s = score(fit_half, [{"name": "grokked", "confirm_ratio": ratio}], cfg)
-        print(f"  grokked confirm_ratio {ratio}: premature {s['premature']}/{s['grokked']}, "
-              f"overrun p90 {s['overrun_p90']:.2f}", flush=True)
-        ranked.append(((s["premature"], s["overrun_p90"]), ratio))
-    confirm = min(ranked)[1]  # fewest premature stops, then the smallest overrun
+    for ratio, logs in CONFIRM:
+        grokked = {"name": "grokked", "confirm_ratio": ratio, "confirm_logs": logs}
+        s = score(fit_half, [grokked], cfg)
+        print(f"  grokked confirm_ratio {ratio} confirm_logs {logs}: premature "
+              f"{s['premature']}/{s['grokked']}, overrun p90 {s['overrun_p90']:.2f}", flush=True)
+        ranked.append(((s["premature"], s["overrun_p90"]), ratio, logs))
+    _, ratio, logs = min(ranked)  # fewest premature stops, then the smallest overrun
+    confirm = {"name": "grokked", "confirm_ratio": ratio, "confirm_logs": logs}
     best = None
     for setting in HOPELESS_GRID:
-        specs = [{"name": "grokked", "confirm_ratio": confirm}, {"name": "hopeless", **setting}]
+        specs = [confirm, {"name": "hopeless", **setting}]
         s = score(fit_half, specs, cfg)
         # close calls of hopeless alone: grokking members it stops before 1.5 x alpha1
         near = score(fit_half, [{"name": "hopeless", **setting}], cfg)["near_misses"]
@@ -130,7 +132,7 @@ def run_fit(members: list[Member], cfg: DetectConfig) -> dict:
                 source=f"benchmarks/stopping.py --fit on {len(fit_half)} members (even seeds)")
     FORECAST.write_text(json.dumps(model.to_json(), indent=1) + "\n")
     print(f"forecast: {len(x)} samples, {int(y.sum())} positive -> {FORECAST}")
-    return {"grokked.confirm_ratio": confirm, "hopeless": best[0] if best else None,
+    return {"grokked": confirm, "hopeless": best[0] if best else None,
             "fit_half_scores": best[1] if best else None}
 
 
