@@ -192,6 +192,7 @@ def figures(held: list[Member], results: list[dict], grid: list[dict], cfg: Dete
         if m.alpha1 is not None:
             ax.axvline(m.alpha1, color="k", ls=":", lw=1)
         ax.set_xscale("symlog", linthresh=100)
+        ax.set_xlim(left=0)
         ax.set_title(f"{m.key.split('/')[0].removeprefix('stopping_')} · {m.verdict}"
                      + (f" · α1 {m.alpha1}" if m.alpha1 else ""), fontsize=8)
         ax.legend(fontsize=6, loc="lower right")
