@@ -90,3 +90,47 @@ def test_a_crash_and_resume_keep_stopped_members_stopped(tmp_path, tiny_config, 
     assert len(keys) == len(set(keys))  # nothing repeated
     assert a["loss"].to_pylist() == b["loss"].to_pylist()  # bit-identical, nothing lost
     assert a["forecast/p_grok"].to_pylist() == b["forecast/p_grok"].to_pylist()
+
+
+def test_sigkill_with_stopped_members_and_rerun(tmp_path):
+    """A real SIGKILL of `grokscope run` once a member has stopped, then the same command."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import yaml
+
+    from conftest import TINY, merge
+    from grokscope.config import parse_config
+
+    data = merge(TINY, {"train": {"steps": 3000, "checkpoint_every": 100, "log_every": 10},
+                        "cohort": {"members": 3},
+                        "stopping": [{"name": "budget", "steps": [300, 5000, 1500]}]})
+    path = tmp_path / "run.yaml"
+    path.write_text(yaml.safe_dump(data))
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "grokscope.cli", "run", str(path), "--out",
+               str(tmp_path / "killed"), "--no-progress"]
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    store = RunStore(tmp_path / "killed")
+    deadline = time.time() + 120
+    while time.time() < deadline and not (store.checkpoint_path.exists() and
+                                          store.load_checkpoint()["step"] >= 500):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    state = store.load_checkpoint()
+    assert 500 <= state["step"] < 3000 and store.read_events() is None, "killed mid-run"
+    assert state["cohort"]["ids"] == [1, 2] and state["cohort"]["stopped"][0]["step"] == 300
+    assert subprocess.run(command, env=env, capture_output=True).returncode == 0
+    reference = run_experiment(parse_config(data), tmp_path / "reference", progress=False)
+    a, b = store.load_metrics(), RunStore(tmp_path / "reference").load_metrics()
+    keys = list(zip(a["step"].to_pylist(), a["member"].to_pylist(), a["split"].to_pylist()))
+    assert len(keys) == len(set(keys))
+    assert a["loss"].to_pylist() == b["loss"].to_pylist()  # bit-identical, nothing lost
+    events = store.read_events()["members"]
+    assert [m["stop_step"] for m in events] == [300, None, 1500]
+    assert events == reference.events["members"]
