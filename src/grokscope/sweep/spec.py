@@ -234,7 +234,9 @@ def expand_runs(spec: SweepSpec, base: dict[str, Any], out_dir: str = "runs") ->
             try:
                 config = parse_config(data)
             except ConfigError as exc:
-                where = ", ".join(f"{k}={v}" for k, v in point)
+                # a value with a line break would break the one-line error: shown as repr
+                where = ", ".join(f"{k}={v!r}" if isinstance(v, str) and not v.isprintable()
+                                  else f"{k}={v}" for k, v in point)
                 raise ConfigError(f"sweep: at {where}: {exc}") from None
             runs.append(Run(point, seed, config))
     return runs
