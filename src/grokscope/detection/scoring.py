@@ -80,7 +80,7 @@ def score(members: list[Member], specs: list[dict], cfg: DetectConfig) -> dict[s
         regret.append(float(np.max(h["test_acc"]) - cut["test_acc"][-1]))
         if m.grokked and m.alpha1 is not None:  # a grokked verdict always has alpha1
             positives += 1
-            # a close call: stopped within half of alpha1 after it (the end of the budget is no stop)
+            # a close call: stopped within half of alpha1 after it (the budget end is no stop)
             near += stop is not None and at < 1.5 * m.alpha1
             if at < m.alpha1:
                 premature += 1
