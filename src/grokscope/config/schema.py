@@ -473,6 +473,23 @@ def _schema_at(loc: list[str]) -> type[BaseModel] | None:
     return model
 
 
+def validate_entry(spec: type[BaseModel], data: dict[str, Any], where: str) -> Any:
+    """One registered list entry (a transform, a stopping rule) validated by its settings
+    class, its first error as one line at `where`: an unknown key lists the allowed ones."""
+    from pydantic import ValidationError
+
+    try:
+        return spec.model_validate(data)
+    except ValidationError as exc:
+        first = _most_specific(exc.errors(), depth=1)[0]
+        if first["type"] == "extra_forbidden":
+            raise ValueError(f"{where}.{first['loc'][0]}: unknown key (allowed: "
+                             f"{', '.join(spec.model_fields)})") from None
+        if not first["loc"]:  # a check across settings (a model validator)
+            raise ValueError(f"{where}: {first['msg'].removeprefix('Value error, ')}") from None
+        raise ValueError(f"{where}.{_format_error(dict(first))}") from None
+
+
 def _format_error(error: dict[str, Any]) -> str:
     """One line naming the key, the value and what is allowed."""
     loc = [str(part) for part in error["loc"]]

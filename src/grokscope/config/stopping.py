@@ -169,8 +169,6 @@ class HopelessSpec(StoppingSpec):
 def parse_stopping(data: Any, index: int) -> StoppingSpec:
     """One entry of `stopping`, validated by its registered settings class; a bare name
     (`stopping: [grokked]`) takes every default."""
-    from pydantic import ValidationError
-
     if isinstance(data, StoppingSpec):
         return data
     where = f"stopping.{index}"
@@ -180,15 +178,6 @@ def parse_stopping(data: Any, index: int) -> StoppingSpec:
         raise ValueError(f"{where}: a rule name or a mapping with a `name` (allowed: "
                          f"{', '.join(STOPPING.in_order())})")
     spec = STOPPING.get(data["name"], where=f"{where}.name")
-    try:
-        return spec.model_validate(data)
-    except ValidationError as exc:
-        from grokscope.config.schema import _format_error, _most_specific
+    from grokscope.config.schema import validate_entry
 
-        first = _most_specific(exc.errors(), depth=1)[0]
-        if first["type"] == "extra_forbidden":
-            raise ValueError(f"{where}.{first['loc'][0]}: unknown key (allowed: "
-                             f"{', '.join(spec.model_fields)})") from None
-        if not first["loc"]:
-            raise ValueError(f"{where}: {first['msg'].removeprefix('Value error, ')}") from None
-        raise ValueError(f"{where}.{_format_error(dict(first))}") from None
+    return validate_entry(spec, data, where)

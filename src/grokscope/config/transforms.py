@@ -131,21 +131,12 @@ class NormConstraintSpec(TransformSpec):
 
 def parse_transform(data: Any, index: int) -> TransformSpec:
     """One entry of `optim.transforms`, validated by its registered settings class."""
-    from pydantic import ValidationError
-
     if isinstance(data, TransformSpec):
         return data
     where = f"optim.transforms.{index}"
     if not isinstance(data, dict) or not isinstance(data.get("name"), str):
         raise ValueError(f"{where}: a mapping with a `name` (allowed: {', '.join(TRANSFORMS)})")
     spec = TRANSFORMS.get(data["name"], where=f"{where}.name")
-    try:
-        return spec.model_validate(data)
-    except ValidationError as exc:
-        from grokscope.config.schema import _format_error, _most_specific
+    from grokscope.config.schema import validate_entry
 
-        first = _most_specific(exc.errors(), depth=1)[0]
-        if first["type"] == "extra_forbidden":
-            raise ValueError(f"{where}.{first['loc'][0]}: unknown key (allowed: "
-                             f"{', '.join(spec.model_fields)})") from None
-        raise ValueError(f"{where}.{_format_error(dict(first))}") from None
+    return validate_entry(spec, data, where)

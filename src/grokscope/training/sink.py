@@ -42,8 +42,7 @@ class MetricSink(Callback):
     def on_log(self, step: int, evaluation: Evaluation) -> None:
         columns = evaluation.columns()
         self.names[:] = list(columns)
-        if self.pending and self.pending_ids != self.loop.cohort.ids:
-            self.drain()  # the cohort shrank: rows of another member axis are not stacked
+        # the loop drains before members stop, so every pending row has these ids
         self.pending_ids = list(self.loop.cohort.ids)
         self.pending.append((step, list(columns.values())))
         if len(self.pending) >= self.drain_every:
