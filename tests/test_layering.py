@@ -18,15 +18,18 @@ from pathlib import Path
 import grokscope
 
 LEVELS = ["errors schema yamlio registry lazy", "config", "store", "tasks", "models", "training", "probes",
-          "detection", "report", "experiment doctor", "sweep", "reproduce", "cli cli_sweep cli_stopping"]
+          "detection", "report", "exports", "experiment doctor", "sweep", "reproduce", "view",
+          "cli cli_sweep cli_stopping cli_view"]
 LEVEL = {name: level for level, names in enumerate(LEVELS) for name in names.split()}
 # Probe *settings* are part of the experiment schema: torch-free pydantic models that live
 # beside the probes they configure. A transform's settings build their link lazily (inside
 # `build()`, never at import: the config stays torch-free, as the last test checks); so do a
-# stopping rule's settings (its rule is numpy, in detection.online).
+# stopping rule's settings (its rule is numpy, in detection.online), and an exporter's.
 ALLOWED = {("config", "grokscope.probes.config"), ("config", "grokscope.detection.online"),
            *(("config", f"grokscope.training.optim.{link}")
-             for link in ("base", "transforms", "grokfast", "geometry"))}
+             for link in ("base", "transforms", "grokfast", "geometry")),
+           # an exporter's settings build their writer lazily, like a transform's link
+           *(("config", f"grokscope.store.exporters.{w}") for w in ("tensorboard", "wandb", "csv"))}
 ROOT = Path(grokscope.__file__).parent
 
 

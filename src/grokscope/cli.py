@@ -335,9 +335,11 @@ def _print_events(events: dict) -> None:
 
 from grokscope.cli_stopping import register as _register_stopping  # noqa: E402
 from grokscope.cli_sweep import register as _register_sweep  # noqa: E402
+from grokscope.cli_view import register as _register_view  # noqa: E402
 
 _register_sweep(app, console, _fail)
 _register_stopping(app, console, _fail)
+_register_view(app, console, _fail)
 
 if __name__ == "__main__":
     app()

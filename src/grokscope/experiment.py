@@ -14,9 +14,11 @@ from typing import Any
 import torch
 
 from grokscope.config import ExperimentConfig, dump_config, identity, parse_config
+from grokscope.config.describe import describe
 from grokscope.detection import DETECTOR_VERSION, detect
 from grokscope.detection.stopping import StoppingCallback
 from grokscope.errors import ConfigError
+from grokscope.exports import ExportCallback, default_dir, export_run
 from grokscope.probes.callback import ProbeCallback
 from grokscope.probes.spikes import spike_summary
 from grokscope.report import plot_curves
@@ -90,19 +92,33 @@ def run_experiment(config: ExperimentConfig, run_dir: str | Path | None = None,
         redetect = _prepare(store, config, overwrite)
         events = finished_events(store, config, redetect)
         if events:
+            export_missing(store, config)
             return RunResult(store.path, events, 0.0)
         if config.train.threads:
             torch.set_num_threads(config.train.threads)
         cohort = Cohort(config)
         probes = ProbeCallback(cohort)  # a probe the task cannot serve fails here
         stopping = [StoppingCallback(config, cohort.n_members)] if config.stopping else []
+        exports = [ExportCallback(config, spec, store) for spec in config.export]
         t0 = time.perf_counter()
         with RunProgress(config.train.steps, cohort.n_members, config.detect,
                          enabled=progress) as bar:
-            train(cohort, store, [probes, *stopping, bar, *callbacks])
+            train(cohort, store, [probes, *stopping, *exports, bar, *callbacks])
         seconds = time.perf_counter() - t0
         events = finalize(store, config, cohort, seconds)
+        for export in exports:
+            export.finish(events)
     return RunResult(store.path, events, seconds)
+
+
+def export_missing(store: RunStore, config: ExperimentConfig) -> None:
+    """A finished run given an `export:` it has not written yet: write it from the store."""
+    for spec in config.export:
+        out = default_dir(store, spec)
+        if not out.exists():
+            writer = spec.writer(out)
+            export_run(store, config, writer)
+            writer.close()
 
 
 def finished_events(store: RunStore, config: ExperimentConfig | None = None,
@@ -153,6 +169,7 @@ def finalize(store: RunStore, config: ExperimentConfig, cohort: Cohort | None = 
         "steps": config.train.steps,
         "device": str(cohort.device) if cohort else previous.get("device"),
         "train_seconds": seconds,
+        "versions": versions() if cohort else previous.get("versions"),
         "detector": config.detect.model_dump(),
         "detector_version": DETECTOR_VERSION,
         "split": cohort.splits.meta if cohort else previous.get("split", {}),
@@ -163,6 +180,16 @@ def finalize(store: RunStore, config: ExperimentConfig, cohort: Cohort | None = 
     store.write_events(events)
     plot_curves(table, rows, store.curves_path, title=f"{config.name}: {describe(config)}")
     return events
+
+
+def versions() -> dict[str, str]:
+    """What trained the run (the report's header shows it): grokscope, torch and Python."""
+    import platform
+
+    import grokscope
+
+    return {"grokscope": grokscope.__version__, "torch": torch.__version__,
+            "python": platform.python_version()}
 
 
 _NOT_STOPPED = {"stop_step": None, "stop_rule": None}
@@ -198,19 +225,6 @@ def measure_shift(cohort: Cohort) -> dict[str, list[float]]:
     device = task.inputs.device
     return distribution_shift(task.inputs, cohort.splits.train.to(device),
                               cohort.splits.test.to(device), task.groups["subclass"])
-
-
-def describe(config: ExperimentConfig) -> str:
-    """A one-line title: task, split and model."""
-    task: Any = config.task  # each lambda reads the fields of its own task kind
-    what = {
-        "modular": lambda: f"{task.op} mod {task.p}",
-        "permutation": lambda: f"{task.op} in S{task.n}",
-        "random_table": lambda: f"random table {task.p}x{task.p}",
-        "sparse_parity": lambda: f"({task.n_bits}, {task.k})-parity",
-        "mnist": lambda: f"mnist ({task.path or task.source})",
-    }.get(task.name, lambda: task.name)()
-    return f"{what}, {config.split.name} split, {config.model.name}"
 
 
 def load_run(path: str | Path) -> tuple[ExperimentConfig, RunStore]:

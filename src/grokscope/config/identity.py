@@ -1,7 +1,8 @@
 """What a run *is*: the part of its config that changes what is trained.
 
 - analysis keys (`detect`) only re-analyse a trained run: editing them re-detects;
-- location keys (`name`, `out_dir`) say where a run is: a moved run is the same run;
+- location keys (`name`, `out_dir`, `export`) say where a run is and what it also writes: a
+  moved run is the same run, and so is one that exports to a tracker;
 - per-member keys may differ between members of one cohort (see `training.members`).
 
 The run id, the "same run?" check of a run directory and the cohort signature of the sweep
@@ -18,7 +19,8 @@ from grokscope.config import paths
 from grokscope.config.schema import ExperimentConfig
 
 ANALYSIS_KEYS = ("detect",)
-LOCATION_KEYS = ("name", "out_dir")
+# where a run is and what else it writes: a moved run, or one exported elsewhere, is the same run
+LOCATION_KEYS = ("name", "out_dir", "export")
 # Keys added to the schema after runs were stored, with the default that means "as before":
 # left out of the id while at that default, so a stored run keeps its id (and its sweep
 # finds it finished) after an upgrade.

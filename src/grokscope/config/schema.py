@@ -26,6 +26,7 @@ from grokscope.config.components import LOSSES as LOSS_REGISTRY
 from grokscope.config.components import MODELS as MODEL_REGISTRY
 from grokscope.config.components import SPLITS as SPLIT_REGISTRY
 from grokscope.config.components import register_model, register_split
+from grokscope.config.exports import ExportSpec, parse_export
 from grokscope.config.stopping import StoppingSpec, parse_stopping
 from grokscope.config.tasks import TASKS, load_plugins, register_task
 from grokscope.config.transforms import ClipByMemberNormSpec, TransformSpec, parse_transform
@@ -370,6 +371,8 @@ class ExperimentConfig(Strict):
     probes: list[ProbeConfig] = []  # measurements on a schedule, see docs/probes.md
     # a member stops when any rule fires (docs/stopping.md); [] trains every member to the end
     stopping: list[SerializeAsAny[StoppingSpec]] = []
+    # tracker files written while training (docs/looking.md); they never change the training
+    export: list[SerializeAsAny[ExportSpec]] = []
 
     @field_validator("stopping", mode="before")
     @classmethod
@@ -379,6 +382,16 @@ class ExperimentConfig(Strict):
         try:
             return [parse_stopping(item, k) for k, item in enumerate(value)]
         except ConfigError as exc:  # an unknown name: the registry's one line
+            raise ValueError(str(exc)) from None
+
+    @field_validator("export", mode="before")
+    @classmethod
+    def _exporters(cls, value: Any) -> Any:
+        if not isinstance(value, list):
+            return value
+        try:
+            return [parse_export(item, k) for k, item in enumerate(value)]
+        except ConfigError as exc:
             raise ValueError(str(exc)) from None
 
     @model_validator(mode="before")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,6 +132,10 @@ def run_reproduction(path: Path, quick: bool = False, out_root: str | Path = "ru
                                        pa.array(mapping[table["member"].to_numpy()])))
         for position, index in enumerate(indices):
             events[index] = {**stored["members"][position], "member": index}
+        # which member of the reproduction each of the part's members is (for its report)
+        write_text_atomic(Path(job["folder"]) / "members.json", json.dumps(
+            [{"index": i, "setting": members[i]["setting"], "label": members[i]["label"],
+              "seed": members[i]["seed"]} for i in indices], indent=1) + "\n")
     table = pa.concat_tables(tables, promote_options="default")
     rows = member_rows(table, members, events)
     _write_csv(run_dir / "events.csv", rows)
@@ -140,6 +145,9 @@ def run_reproduction(path: Path, quick: bool = False, out_root: str | Path = "ru
     if checks:
         _write_csv(run_dir / "checks.csv", [c.row() for c in checks])
     title = (spec.quick.title or spec.title + " — quick") if quick else spec.title
+    write_text_atomic(run_dir / "reproduction.json", json.dumps(
+        {"name": name, "title": title, "claim": spec.claim, "quick": quick, "spec": str(path),
+         "parts": len(parts), "train_seconds": seconds}, indent=1) + "\n")
     plot_settings(table, members, events, run_dir / "figure.png", title=title,
                   loss=spec.figure.loss, log_x=spec.figure.log_x)
     if spec.figure.vs:

@@ -11,6 +11,8 @@
       events.json        detected grokking events per member, and the run's status
       checkpoint.pt      model, optimizer and sampler state at the last checkpoint
       curves.png         train/test accuracy and loss vs step, grokking marked
+      report.html        the self-contained report (`grokscope report`, `grokscope watch`)
+      exports/<to>/      tracker exports written while training (`export:` in the config)
 
 Parts are named by the last step they hold. A resumed run drops the parts beyond its
 checkpoint, so no (member, step) row is lost or repeated. The consolidated file records in
@@ -25,6 +27,7 @@ import json
 import math
 import pickle
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -47,10 +50,11 @@ THROUGH = b"grokscope.through_step"
 # Every name grokscope writes in a run directory (a sweep adds members.json): --overwrite
 # removes these and nothing else.
 OWN_FILES = re.compile(r"^(config\.yaml|metrics\.parquet|spectra\.parquet|events\.json|"
-                       r"checkpoint\.pt|curves\.png|probe_.+\.png|members\.json|"
+                       r"checkpoint\.pt|curves\.png|probe_.+\.png|members\.json|report\.html|"
                        r"checkpoint\.pt\.corrupt-\d+|" + re.escape(MARKER) + "|"
                        + re.escape(LOCK_NAME) + r"|\..+\.tmp-\d+)$")
 OWN_FOLDERS = ("metrics.parts", "spectra.parts")
+EXPORTS = "exports"  # a tree (TensorBoard runs, W&B offline runs): grokscope writes it all
 PART = re.compile(r"^part-(\d+)\.parquet$")
 
 
@@ -91,7 +95,7 @@ class RunStore:
             return []
         out = []
         for entry in self.path.iterdir():
-            own = (entry.name in OWN_FOLDERS and entry.is_dir()) or (
+            own = (entry.name in (*OWN_FOLDERS, EXPORTS) and entry.is_dir()) or (
                 OWN_FILES.match(entry.name) and entry.is_file())
             if not own:
                 out.append(entry.name)
@@ -142,12 +146,14 @@ class RunStore:
         # results first, config.yaml and the marker last: a kill half-way leaves either the
         # config with what is left of its results, or nothing trained at all
         last = {"config.yaml": 1, MARKER: 2, LOCK_NAME: 3}
+        if (self.path / EXPORTS).is_dir():
+            shutil.rmtree(self.path / EXPORTS)
         for folder in OWN_FOLDERS:
             for part in sorted((self.path / folder).glob("*")):
                 remove_file(part)
             remove_empty_dir(self.path / folder)
         for entry in sorted(self.path.iterdir(), key=lambda p: (last.get(p.name, 0), p.name)):
-            if entry.name != LOCK_NAME:
+            if entry.name != LOCK_NAME and entry.is_file():
                 remove_file(entry)
 
     def temp_files(self) -> list[Path]:

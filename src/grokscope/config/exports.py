@@ -1,0 +1,80 @@
+"""Settings of the tracker exports a run writes while it trains (`export:`, docs/looking.md).
+
+Each exporter is a settings class registered under its `name`, with a `writer(out)` that
+builds its writer (`grokscope.store.exporters`) lazily: the config stays torch-free and
+needs no tracker installed until a run writes. `grokscope export` writes the same files
+after the fact. A new exporter is one file: its settings, its writer, one `@EXPORTERS.register`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from grokscope.registry import Registry
+from grokscope.schema import Strict
+
+EXPORTERS: Registry[type[ExportSpec]] = Registry("exporter")
+
+
+class ExportSpec(Strict):
+    """Base of every exporter's settings: `name` picks the class; `dir` where it writes
+    (default `<run>/exports/<name>`)."""
+
+    name: str
+    dir: str | None = None
+
+    def writer(self, out: Path) -> Any:
+        raise NotImplementedError
+
+
+@EXPORTERS.register("tensorboard", "TensorBoard event files: one run per member, every metric "
+                    "and probe as a scalar, the events as text, the settings as HParams")
+class TensorBoardExport(ExportSpec):
+    name: str = "tensorboard"
+
+    def writer(self, out: Path) -> Any:
+        from grokscope.store.exporters.tensorboard import TensorBoardWriter
+
+        return TensorBoardWriter(out)
+
+
+@EXPORTERS.register("wandb", "W&B offline run directories (one run per member, group = the "
+                    "cohort or sweep), uploaded later by `wandb sync` if ever; no login")
+class WandbExport(ExportSpec):
+    name: str = "wandb"
+    project: Annotated[str, Field(min_length=1, max_length=128)] = "grokscope"
+
+    def writer(self, out: Path) -> Any:
+        from grokscope.store.exporters.wandb import WandbWriter
+
+        return WandbWriter(out, self.project)
+
+
+@EXPORTERS.register("csv", "long-form CSV: metrics.csv (member, step, metric, value) and "
+                    "events.csv (one row per member: settings and events)")
+class CsvExport(ExportSpec):
+    name: str = "csv"
+
+    def writer(self, out: Path) -> Any:
+        from grokscope.store.exporters.csv import CsvWriter
+
+        return CsvWriter(out)
+
+
+def parse_export(data: Any, index: int) -> ExportSpec:
+    """One entry of `export`: a bare name (`export: [tensorboard]`) or a mapping."""
+    if isinstance(data, ExportSpec):
+        return data
+    where = f"export.{index}"
+    if isinstance(data, str):
+        data = {"name": data}
+    if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+        raise ValueError(f"{where}: an exporter name or a mapping with a `name` (allowed: "
+                         f"{', '.join(EXPORTERS.in_order())})")
+    spec = EXPORTERS.get(data["name"], where=f"{where}.name")
+    from grokscope.config.schema import validate_entry
+
+    return validate_entry(spec, data, where)

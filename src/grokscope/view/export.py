@@ -1,0 +1,65 @@
+"""`grokscope export PATH --to tensorboard|wandb|csv`: a run, sweep or reproduction, after
+the fact, as the files a tracker reads (one tracker run per member; a sweep's runs under
+its ids, grouped by the sweep, so TensorBoard's HParams table holds the whole sweep)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from grokscope.config.exports import EXPORTERS
+from grokscope.errors import ConfigError
+from grokscope.experiment import load_run
+from grokscope.exports import export_run, members_of
+from grokscope.store import RunStore
+from grokscope.sweep.store import SweepStore
+from grokscope.view.kinds import kind_of
+
+
+def export(path: str | Path, to: str, out: str | Path | None = None) -> tuple[Path, int]:
+    """Write the export; returns its folder and the number of tracker runs written."""
+    path = Path(path)
+    kind = kind_of(path, "export")
+    spec = EXPORTERS.get(to, where="--to")(name=to)
+    target = Path(out) if out else path / "exports" / to
+    if target.exists() and any(target.iterdir()):
+        raise ConfigError(f"export: {target} is not empty; give a new folder (--out) or "
+                          "remove it first")
+    writer = spec.writer(target)
+    written = 0
+    try:
+        for store, config, keys, names, group in _runs(path, kind):
+            members = members_of(config, group, keys, names)
+            written += len(export_run(store, config, writer, members))
+    finally:
+        writer.close()
+    return target, written
+
+
+def _runs(path: Path, kind: str) -> list[tuple]:
+    """(store, config, tracker keys, names, group) of every cohort the directory holds."""
+    if kind == "run":
+        config, store = load_run(path)
+        return [(store, config, None, None, config.name)]
+    out = []
+    if kind == "sweep":
+        for folder, members in SweepStore(path).cohorts():
+            if RunStore(folder).has_config():
+                config, store = load_run(folder)
+                keys = [m["id"] for m in members]
+                out.append((store, config, keys, keys, path.name))
+        return out
+    for folder in sorted(path.glob("part-*"), key=lambda p: int(p.name.split("-")[1])):
+        if not RunStore(folder).has_config():
+            continue
+        config, store = load_run(folder)
+        listed = folder / "members.json"
+        if listed.is_file():
+            members = json.loads(listed.read_text())
+            keys = [f"member-{m['index']}" for m in members]
+            names = [f"member {m['index']}: {m['label']}, seed {m['seed']}" for m in members]
+        else:
+            keys = [f"{folder.name}-member-{i}" for i in range(config.cohort.members)]
+            names = keys
+        out.append((store, config, keys, names, path.name))
+    return out
