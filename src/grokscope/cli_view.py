@@ -12,6 +12,8 @@ from rich.markup import escape
 
 from grokscope.errors import ConfigError
 
+PAGE_HELP = "the page (default PATH/report.html)"
+
 
 def _size(path: Path) -> str:
     return f"{path.stat().st_size / 1e6:.2f} MB"
@@ -21,7 +23,7 @@ def register(app: typer.Typer, console: Console, fail: Callable[[Exception], Non
     @app.command()
     def report(
         path: Annotated[Path, typer.Argument(help="a run, sweep or reproduction directory")],
-        out: Annotated[Path | None, typer.Option(help="the page (default PATH/report.html)")] = None,
+        out: Annotated[Path | None, typer.Option(help=PAGE_HELP)] = None,
         watch: Annotated[bool, typer.Option(
             help="keep the page current while it trains (same as `grokscope watch`)")] = False,
         interval: Annotated[float, typer.Option(min=0.5, help="--watch: seconds between looks and "
@@ -50,7 +52,7 @@ def register(app: typer.Typer, console: Console, fail: Callable[[Exception], Non
     @app.command()
     def watch(
         path: Annotated[Path, typer.Argument(help="a run (or sweep) directory, while it trains")],
-        out: Annotated[Path | None, typer.Option(help="the page (default PATH/report.html)")] = None,
+        out: Annotated[Path | None, typer.Option(help=PAGE_HELP)] = None,
         interval: Annotated[float, typer.Option(min=0.5, help="seconds between looks and "
                                                               "page reloads")] = 5.0,
     ) -> None:

@@ -17,17 +17,20 @@ from typing import Any
 from grokscope.store.atomic import write_text_atomic
 from grokscope.store.run_dir import finite_json
 
+CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; "  # no request, ever
+       "script-src 'unsafe-inline'")
+NOSCRIPT = "This report draws its tables and curves with JavaScript; enable it to see them."
 TEMPLATE = """<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
+<meta http-equiv="Content-Security-Policy" content="{csp}">
 <title>{title}</title>
 <style>{style}</style>
 </head>
 <body>
-<div id="app"><noscript>This report draws its tables and curves with JavaScript; enable it to see them.</noscript></div>
+<div id="app"><noscript>{noscript}</noscript></div>
 <script type="application/json" id="grokscope-data">{data}</script>
 <script>{script}</script>
 </body>
@@ -62,7 +65,8 @@ def render(payload: dict[str, Any], refresh: float | None = None) -> str:
                       default=_plain)
     blob = blob.replace("</", "<\\/")  # a string holding "</script>" cannot end the block
     return TEMPLATE.format(title=_escape(str(payload.get("title", "grokscope report"))),
-                           style=_asset("report.css"), script=_asset("report.js"), data=blob)
+                           csp=CSP, noscript=NOSCRIPT, style=_asset("report.css"),
+                           script=_asset("report.js"), data=blob)
 
 
 def write_page(payload: dict[str, Any], path: Path, refresh: float | None = None) -> Path:

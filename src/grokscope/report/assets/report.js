@@ -181,7 +181,13 @@
           px.push(cx); py.push(cy); pi.push(i);
         });
         if (!d) return;
-        group.appendChild(s("path", { d: d, stroke: g.color, class: p.cls || "" }));
+        if (p.dots) {
+          px.forEach(function (cx, k) {
+            group.appendChild(s("circle", { cx: cx, cy: py[k], r: 3.2, fill: g.color, class: "dot" }));
+          });
+        } else {
+          group.appendChild(s("path", { d: d, stroke: g.color, class: p.cls || "" }));
+        }
         hits.push({ g: g, p: p, px: px, py: py, pi: pi });
       });
       (g.marks || []).forEach(function (m) {
@@ -515,7 +521,7 @@
       "the label is the share of seeds in that phase. Click a cell to list its runs and draw their curves." }));
     var W = 600, H = 420, L = 70, R = 130, T = 10, B = 46;
     var nx = ph.xs.length, ny = ph.ys.length, cw = (W - L - R) / nx, ch = (H - T - B) / ny;
-    var holder = h("div", { class: "chart", "data-chart": "phase" });
+    var holder = h("div", { class: "chart phase", "data-chart": "phase" });
     var svg = s("svg", { viewBox: "0 0 " + W + " " + H });
     holder.appendChild(svg);
     box.appendChild(holder);
@@ -586,8 +592,8 @@
     var groups = sc.fits.map(function (f, k) {
       var pts = sc.points.filter(function (p) { return f.by === null || p.by === f.by; });
       pts.sort(function (a, b) { return a.x - b.x; });
-      var paths = [];
-      pts.forEach(function (p) { paths.push({ s: [p.x, p.x * 1.0001], v: [p.t, p.t], cls: "dot", name: "run " + p.run }); });
+      var paths = [{ s: pts.map(function (p) { return p.x; }), v: pts.map(function (p) { return p.t; }),
+        dots: true, name: sc.metric }];
       if (f.c !== null && pts.length) {
         var lo = pts[0].x, hi = pts[pts.length - 1].x, xs = [], vs = [];
         for (var i = 0; i <= 20; i++) { var x = lo * Math.pow(hi / lo, i / 20); xs.push(x); vs.push(f.c * Math.pow(x, f.b)); }
@@ -595,9 +601,8 @@
       }
       return { id: "by-" + k, name: f.by !== null ? sc.by + " = " + fmt(f.by) : "runs", color: colorOf(k, byValues.length), paths: paths, marks: [] };
     });
-    var box2 = chart(grid, { id: "scaling", title: sc.metric + " vs " + sc.x, logx: sc.logx, logy: true,
+    chart(grid, { id: "scaling", title: sc.metric + " vs " + sc.x, logx: sc.logx, logy: true,
       xlabel: sc.x, ylabel: sc.metric, groups: groups });
-    box2.querySelectorAll("path.dot").forEach(function (p) { p.setAttribute("stroke-width", 5); p.setAttribute("stroke-linecap", "round"); });
   }
   function sweepBody() {
     var hd = D.header;
