@@ -6,12 +6,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.grokscope-installed
 
-.PHONY: demo test bench lint clean reproduce-quick reproduce-classic-quick reproduce-acceleration-quick stopping-corpus
+.PHONY: demo test browser bench lint clean reproduce-quick reproduce-classic-quick reproduce-acceleration-quick stopping-corpus
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e ".[dev,data,ray]"
+	$(BIN)/pip install --quiet -e ".[dev,data,ray,track]"
 	touch $(STAMP)
 
 reproduce-quick: $(STAMP)
@@ -40,8 +40,17 @@ stopping-corpus: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/grokscope run experiments/quickstart.yaml
 
+# The report's browser tests open pages in Debian's chromium (apt, as root or with sudo);
+# where it cannot be installed they skip and say why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null 2>&1; then SUDO=sudo; \
+	  else echo "chromium missing and no root: the browser tests will skip" >&2; exit 0; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+	    chromium fonts-dejavu-core >/dev/null || echo "could not install chromium: the browser tests will skip" >&2; }
+
 # pytest exits 5 when it collects no test: that is a failure here, not a pass.
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -q --durations=5; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 

@@ -178,3 +178,37 @@ def test_bad_paths_are_one_line_errors(tmp_path):
             assert result.exit_code == 2, (command, result.output)
             assert message in result.output and "Traceback" not in result.output
             assert len(result.output.strip().splitlines()) <= 2  # one line (rich may wrap)
+
+
+def test_reproduction_report_shows_published_vs_measured(browser, tmp_path):
+    import csv
+
+    import yaml
+    from tests.reproduce.test_reproduce import SPEC
+
+    spec = {**SPEC, "expect": [
+        {"metric": "final_train_acc", "at_least": 0.0, "source": "always holds"},
+        {"metric": "final_test_acc", "at_least": 2.0, "source": "never holds"}]}
+    suite = tmp_path / "tiny"
+    suite.mkdir()
+    (suite / "figX.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    result = CliRunner().invoke(app, ["reproduce", str(suite), "--out", str(tmp_path / "out"),
+                                      "--no-progress"])
+    assert result.exit_code != 2, result.output
+    folder = tmp_path / "out" / "tiny" / "figX"
+    result = CliRunner().invoke(app, ["report", str(folder)])
+    assert result.exit_code == 0 and "report.html" in result.output, result.output
+    view = Page(browser, folder / "report.html")
+    page = view.page
+    ok = page.locator("table[data-table=checks] td[data-key=ok]").all_inner_texts()
+    assert ok == ["yes", "no"] and "1 of 2 checks pass" in page.inner_text("#verdict")
+    rows = list(csv.DictReader((folder / "events.csv").open()))
+    shown = page.locator("table[data-table=events] td[data-key=verdict]").all_inner_texts()
+    assert shown == [r["verdict"] for r in rows]  # members of both parts, in order
+    assert page.locator("[data-chart=accuracy] g.series").count() == len(rows) == 6
+    data = _payload((folder / "report.html").read_text())
+    for row in rows:  # each member's curve is its own, across the two parts
+        curve = data["curves"][row["member"]]["test_acc"]["v"]
+        assert curve[-1] == pytest.approx(float(row["final_test_acc"]), abs=1e-4)
+    assert page.locator("img.figure").count() == 1
+    assert view.errors() == [] and view.foreign_requests(folder / "report.html") == []
