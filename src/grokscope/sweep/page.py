@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from grokscope.errors import ConfigError
 from grokscope.experiment import load_run
@@ -113,10 +114,14 @@ def sweep_payload(path: Path) -> dict[str, Any]:
     spec_text = store.spec_path.read_text() if store.spec_path.is_file() else ""
     versions = next((e["versions"] for e in cohorts if e.get("versions")), {})
     seconds = [e.get("train_seconds") for e in cohorts if e.get("train_seconds")]
+    spec = yaml.safe_load(spec_text) if spec_text else {}
+    spec = spec if isinstance(spec, dict) else {}
+    title = f"sweep {spec.get('name') or path.name}" + (f": {spec['title']}"
+                                                         if spec.get("title") else "")
     frame = frame.replace({np.nan: None})
     by = numeric[1] if len(numeric) > 1 and frame[numeric[1]].nunique() <= MAX_BY else None
     return {
-        "kind": "sweep", "title": f"sweep {path.name}",
+        "kind": "sweep", "title": title,
         "header": {"path": str(path), "runs": planned, "finished": len(frame),
                    "cohorts": len(cohorts), "swept": swept,
                    "seeds": int(frame["seed"].nunique()) if len(frame) else None,
