@@ -7,7 +7,8 @@ training; its config, events and figures are made by grokscope itself (`finalize
 measured: the seconds `write_report` takes (median of `--repeats`), the page's size, the
 points drawn vs stored, and, with Chromium present, the seconds until the page has drawn.
 
-    python benchmarks/report_scale.py [--members 64] [--steps 20000] [--sweep runs/sweeps/phase_fraction_wd]
+    python benchmarks/report_scale.py [--members 64] [--steps 20000]
+        [--sweep runs/sweeps/phase_fraction_wd --screenshot docs/figures/report_sweep_192.png]
 """
 
 from __future__ import annotations

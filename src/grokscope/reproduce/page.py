@@ -103,7 +103,8 @@ def reproduction_payload(path: Path) -> dict[str, Any]:
     columns = [c for c in MEMBER_COLUMNS if any(r.get(c) is not None for r in events)]
     first = parts[0][0] if parts else None
     part_events = [s.read_events() or {} for s, _ in parts]
-    versions = next((e["versions"] for e in part_events if e.get("versions")), {})
+    versions: dict[str, str] = next((e["versions"] for e in part_events if e.get("versions")),
+                                    {})
     unfinished = sum(1 for e in part_events if not e.get("finished"))
     return {
         "kind": "reproduction", "title": meta.get("title") or path.name,

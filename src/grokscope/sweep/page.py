@@ -63,6 +63,8 @@ def scaling(frame: pd.DataFrame, x: str, by: str | None,
         return None
     fits = []
     for value, group in ([(None, data)] if by is None else data.groupby("by", sort=True)):
+        c: float | None
+        b: float | None
         try:
             c, b = fit_power_law(group["x"].to_numpy(), group["t"].to_numpy())
         except ConfigError:
@@ -112,7 +114,7 @@ def sweep_payload(path: Path) -> dict[str, Any]:
     planned = sum(len(m) for _, m in store.cohorts())
     unfinished = sum(1 for e in cohorts if not e.get("finished"))
     spec_text = store.spec_path.read_text() if store.spec_path.is_file() else ""
-    versions = next((e["versions"] for e in cohorts if e.get("versions")), {})
+    versions: dict[str, str] = next((e["versions"] for e in cohorts if e.get("versions")), {})
     seconds = [e.get("train_seconds") for e in cohorts if e.get("train_seconds")]
     spec = yaml.safe_load(spec_text) if spec_text else {}
     spec = spec if isinstance(spec, dict) else {}

@@ -59,7 +59,8 @@ def _runs(path: Path, kind: str) -> list[tuple]:
             keys = [f"member-{m['index']}" for m in members]
             names = [f"member {m['index']}: {m['label']}, seed {m['seed']}" for m in members]
         else:
-            keys = [f"{folder.name}-member-{i}" for i in range(config.cohort.members)]
+            count = len((store.read_events() or {}).get("members", []))
+            keys = [f"{folder.name}-member-{i}" for i in range(count)]
             names = keys
         out.append((store, config, keys, names, path.name))
     return out

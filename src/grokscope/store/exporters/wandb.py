@@ -94,7 +94,7 @@ def read_offline(run_dir: Path) -> dict[str, Any]:
         raise FileNotFoundError(f"{run_dir}: no run-*.wandb file (not a W&B offline run)")
     out: dict[str, Any] = {"config": {}, "summary": {}, "history": []}
     for blob in _records(files[0]):
-        record = pb.Record()
+        record = pb.Record()  # type: ignore[attr-defined]
         record.ParseFromString(blob)
         kind = record.WhichOneof("record_type")
         if kind == "run":
