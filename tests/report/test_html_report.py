@@ -6,9 +6,9 @@ import json
 import re
 
 import pytest
-from tests.report.conftest import Page
 from typer.testing import CliRunner
 
+from conftest import Page
 from grokscope.cli import app
 from grokscope.store import RunStore
 from grokscope.store.metrics import probe_names
@@ -16,6 +16,20 @@ from grokscope.sweep.store import load_sweep
 from grokscope.view import write_report
 
 pytestmark = pytest.mark.slow
+# tests/reproduce's tiny spec: two settings x 3 seeds, two parts (batch 40 and batch 60)
+REPRODUCTION = {
+    "title": "tiny figure", "claim": "f = 0 stays behind", "seeds": 3,
+    "settings": [{"split.n_train": 80, "split.f": 0.0, "train.batch_size": 40},
+                 {"split.n_train": 120, "split.f": 0.2}],
+    "config": {
+        "task": {"name": "equidistant", "samples_per_subclass": 1000, "pool_size": 2400,
+                 "test_size": 800},
+        "split": {"name": "subclass_shift"},
+        "model": {"name": "mlp", "width": 16, "depth": 2, "init_scale": 2},
+        "optim": {"lr": 1e-3, "weight_decay": 0.1},
+        "train": {"steps": 60, "batch_size": 60, "log_every": 10, "checkpoint_every": 30,
+                  "device": "cpu"}},
+}
 
 
 def _payload(html: str) -> dict:
@@ -116,8 +130,7 @@ def test_sweep_report_phase_cells_open_their_runs(browser, report_sweep, tmp_pat
 
 
 def test_a_run_still_training_is_shown_from_what_it_flushed(browser, tmp_path, tiny_config):
-    from tests.conftest import CrashAt
-
+    from conftest import CrashAt
     from grokscope.experiment import run_experiment
     from grokscope.store.lock import DirLock
 
@@ -140,8 +153,7 @@ def test_a_run_still_training_is_shown_from_what_it_flushed(browser, tmp_path, t
 
 
 def test_watch_rewrites_a_live_page_that_reloads_itself(browser, tmp_path, tiny_config):
-    from tests.conftest import CrashAt
-
+    from conftest import CrashAt
     from grokscope.experiment import run_experiment
     from grokscope.view import watch
 
@@ -184,9 +196,7 @@ def test_reproduction_report_shows_published_vs_measured(browser, tmp_path):
     import csv
 
     import yaml
-    from tests.reproduce.test_reproduce import SPEC
-
-    spec = {**SPEC, "expect": [
+    spec = {**REPRODUCTION, "expect": [
         {"metric": "final_train_acc", "at_least": 0.0, "source": "always holds"},
         {"metric": "final_test_acc", "at_least": 2.0, "source": "never holds"}]}
     suite = tmp_path / "tiny"
