@@ -86,7 +86,8 @@ def run(
         console.print(f"{escape(str(result.path))} had already finished training; events "
                       "re-read")
     _print_events(result.events)
-    console.print(escape(f"run directory: {result.path}  (curves: {result.path / 'curves.png'})"))
+    console.print(escape(f"run directory: {result.path}  (curves: {result.path / 'curves.png'}; "
+                         f"the HTML page: grokscope report {result.path})"))
 
 
 @app.command()

@@ -129,15 +129,22 @@ def test_sweep_report_phase_cells_open_their_runs(browser, report_sweep, tmp_pat
     assert cohort.errors() == []
 
 
-def test_a_run_still_training_is_shown_from_what_it_flushed(browser, tmp_path, tiny_config):
+def _killed(path, tiny_config, at: int):
+    """A 200-step run killed at step `at` (checkpoints every 50): an unfinished run."""
     from conftest import CrashAt
     from grokscope.experiment import run_experiment
+
+    config = tiny_config(train={"steps": 200, "checkpoint_every": 50})
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(config, path, progress=False, callbacks=[CrashAt(at, KeyboardInterrupt)])
+    return config
+
+
+def test_a_run_still_training_is_shown_from_what_it_flushed(browser, tmp_path, tiny_config):
     from grokscope.store.lock import DirLock
 
     path = tmp_path / "killed"
-    config = tiny_config(train={"steps": 200, "checkpoint_every": 50})
-    with pytest.raises(KeyboardInterrupt):
-        run_experiment(config, path, progress=False, callbacks=[CrashAt(130, KeyboardInterrupt)])
+    _killed(path, tiny_config, 130)
     target = write_report(path)
     data = _payload(target.read_text())
     assert data["live"]["through_step"] == 100 and data["live"]["training"] is False
@@ -153,14 +160,11 @@ def test_a_run_still_training_is_shown_from_what_it_flushed(browser, tmp_path, t
 
 
 def test_watch_rewrites_a_live_page_that_reloads_itself(browser, tmp_path, tiny_config):
-    from conftest import CrashAt
     from grokscope.experiment import run_experiment
     from grokscope.view import watch
 
     path = tmp_path / "live"
-    config = tiny_config(train={"steps": 200, "checkpoint_every": 50})
-    with pytest.raises(KeyboardInterrupt):
-        run_experiment(config, path, progress=False, callbacks=[CrashAt(80, KeyboardInterrupt)])
+    config = _killed(path, tiny_config, 80)
     writes = []
     target = watch(path, interval=0.5, max_seconds=0.2, on_write=lambda p, d: writes.append(d))
     assert writes == [False] and _payload(target.read_text())["refresh"] == 0.5
@@ -222,3 +226,4 @@ def test_reproduction_report_shows_published_vs_measured(browser, tmp_path):
         assert curve[-1] == pytest.approx(float(row["final_test_acc"]), abs=1e-4)
     assert page.locator("img.figure").count() == 1
     assert view.errors() == [] and view.foreign_requests(folder / "report.html") == []
+    view.screenshot("report_reproduction.png", tmp_path)

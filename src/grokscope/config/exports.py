@@ -66,15 +66,6 @@ class CsvExport(ExportSpec):
 
 def parse_export(data: Any, index: int) -> ExportSpec:
     """One entry of `export`: a bare name (`export: [tensorboard]`) or a mapping."""
-    if isinstance(data, ExportSpec):
-        return data
-    where = f"export.{index}"
-    if isinstance(data, str):
-        data = {"name": data}
-    if not isinstance(data, dict) or not isinstance(data.get("name"), str):
-        raise ValueError(f"{where}: an exporter name or a mapping with a `name` (allowed: "
-                         f"{', '.join(EXPORTERS.in_order())})")
-    spec = EXPORTERS.get(data["name"], where=f"{where}.name")
-    from grokscope.config.schema import validate_entry
+    from grokscope.config.schema import parse_entry
 
-    return validate_entry(spec, data, where)
+    return parse_entry(EXPORTERS, ExportSpec, data, f"export.{index}", "an exporter")

@@ -486,6 +486,19 @@ def _schema_at(loc: list[str]) -> type[BaseModel] | None:
     return model
 
 
+def parse_entry(registry: Any, base: type[BaseModel], data: Any, where: str, noun: str) -> Any:
+    """One entry of a registered list (`stopping:`, `export:`): an instance as it is, a
+    bare name with every default, or a mapping with a `name`, validated by its class."""
+    if isinstance(data, base):
+        return data
+    if isinstance(data, str):
+        data = {"name": data}
+    if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+        raise ValueError(f"{where}: {noun} name or a mapping with a `name` (allowed: "
+                         f"{', '.join(registry.in_order())})")
+    return validate_entry(registry.get(data["name"], where=f"{where}.name"), data, where)
+
+
 def validate_entry(spec: type[BaseModel], data: dict[str, Any], where: str) -> Any:
     """One registered list entry (a transform, a stopping rule) validated by its settings
     class, its first error as one line at `where`: an unknown key lists the allowed ones."""

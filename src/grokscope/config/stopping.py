@@ -169,15 +169,6 @@ class HopelessSpec(StoppingSpec):
 def parse_stopping(data: Any, index: int) -> StoppingSpec:
     """One entry of `stopping`, validated by its registered settings class; a bare name
     (`stopping: [grokked]`) takes every default."""
-    if isinstance(data, StoppingSpec):
-        return data
-    where = f"stopping.{index}"
-    if isinstance(data, str):
-        data = {"name": data}
-    if not isinstance(data, dict) or not isinstance(data.get("name"), str):
-        raise ValueError(f"{where}: a rule name or a mapping with a `name` (allowed: "
-                         f"{', '.join(STOPPING.in_order())})")
-    spec = STOPPING.get(data["name"], where=f"{where}.name")
-    from grokscope.config.schema import validate_entry
+    from grokscope.config.schema import parse_entry
 
-    return validate_entry(spec, data, where)
+    return parse_entry(STOPPING, StoppingSpec, data, f"stopping.{index}", "a rule")

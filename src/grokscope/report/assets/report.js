@@ -601,8 +601,13 @@
       }
       return { id: "by-" + k, name: f.by !== null ? sc.by + " = " + fmt(f.by) : "runs", color: colorOf(k, byValues.length), paths: paths, marks: [] };
     });
-    chart(grid, { id: "scaling", title: sc.metric + " vs " + sc.x, logx: sc.logx, logy: true,
+    var one = chart(grid, { id: "scaling", title: sc.metric + " vs " + sc.x, logx: sc.logx, logy: true,
       xlabel: sc.x, ylabel: sc.metric, groups: groups });
+    var keys = h("div", { class: "legend" });
+    groups.forEach(function (g) {
+      keys.appendChild(h("span", {}, h("span", { class: "swatch", style: "background:" + g.color }), g.name));
+    });
+    one.appendChild(keys);
   }
   function sweepBody() {
     var hd = D.header;
