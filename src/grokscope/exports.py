@@ -9,7 +9,6 @@ resumes from, then goes on live, so no step is lost or written twice.
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import pyarrow.parquet as pq
 from grokscope.config import ExperimentConfig
 from grokscope.config.exports import ExportSpec
 from grokscope.store import RunStore
+from grokscope.store.atomic import remove_tree
 from grokscope.store.exporters import Writer
 from grokscope.store.exporters.rows import member_steps
 from grokscope.store.run_dir import EXPORTS
@@ -91,8 +91,7 @@ class ExportCallback(Callback):
 
     def on_start(self, loop: Loop) -> None:
         super().on_start(loop)
-        if self.out.exists():  # a fresh start, or a resume: rebuilt from the store below
-            shutil.rmtree(self.out)
+        remove_tree(self.out)  # a fresh start, or a resume: rebuilt from the store below
         self.writer = self.spec.writer(self.out)
         for member in self.members:
             self.writer.open(member.key, member.name, member.group, member.settings)

@@ -139,6 +139,8 @@ def test_a_finished_run_given_export_later_writes_it_without_training(tmp_path, 
     assert result.seconds == 0.0  # nothing trained again: export is not part of the run's id
     assert (path / "exports" / "csv" / "metrics.csv").is_file()
     assert RunStore(path).foreign_entries() == []  # exports/ is the run's own
+    run_experiment(tiny_config(), path, progress=False, overwrite=True)
+    assert not (path / "exports").exists()  # --overwrite removes it with the rest
 
 
 def test_missing_extra_and_bad_input_are_one_line(monkeypatch, report_run, tmp_path):

@@ -94,10 +94,7 @@ def reproduction_payload(path: Path) -> dict[str, Any]:
         if (path / "reproduction.json").is_file() else {}
     parts = _parts(path)
     events = read_csv(path / "events.csv")
-    checks = [{"metric": c.get("expectation"), "setting": None, "stat": None,
-               "published": c.get("published"), "criterion": c.get("expectation"),
-               "measured": c.get("measured"), "ok": c.get("ok"), "source": c.get("source")}
-              for c in read_csv(path / "checks.csv")]
+    checks = read_csv(path / "checks.csv")  # expectation, published, measured, min, max, ...
     summary = read_csv(path / "summary.csv")
     table = _merged(parts)
     columns = [c for c in MEMBER_COLUMNS if any(r.get(c) is not None for r in events)]

@@ -52,6 +52,15 @@ def write_text_atomic(path: Path, text: str) -> None:
     write_atomic(path, lambda handle: handle.write(text.encode()))
 
 
+def remove_tree(path: Path) -> None:
+    """Remove a folder grokscope wrote whole (a tracker export, rebuilt from the store)."""
+    if path.is_dir():
+        import shutil
+
+        fault_point("rmtree", path)
+        shutil.rmtree(path)
+
+
 def remove_file(path: Path) -> None:
     if path.exists() or path.is_symlink():
         fault_point("unlink", path)

@@ -27,7 +27,6 @@ import json
 import math
 import pickle
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +37,7 @@ from grokscope.errors import ConfigError
 from grokscope.store.atomic import (
     remove_empty_dir,
     remove_file,
+    remove_tree,
     temp_files,
     write_atomic,
     write_text_atomic,
@@ -146,8 +146,7 @@ class RunStore:
         # results first, config.yaml and the marker last: a kill half-way leaves either the
         # config with what is left of its results, or nothing trained at all
         last = {"config.yaml": 1, MARKER: 2, LOCK_NAME: 3}
-        if (self.path / EXPORTS).is_dir():
-            shutil.rmtree(self.path / EXPORTS)
+        remove_tree(self.path / EXPORTS)
         for folder in OWN_FOLDERS:
             for part in sorted((self.path / folder).glob("*")):
                 remove_file(part)

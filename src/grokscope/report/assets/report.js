@@ -648,8 +648,7 @@
       var passed = D.checks.filter(function (c) { return c.ok; }).length;
       box.appendChild(h("div", { class: "banner" + (passed === D.checks.length ? " done" : ""), id: "verdict",
         text: passed + " of " + D.checks.length + " checks pass" }));
-      table(box, ["metric", "setting", "stat", "published", "criterion", "measured", "ok", "source"], D.checks,
-        { key: "metric", name: "checks", select: false });
+      table(box, Object.keys(D.checks[0]), D.checks, { key: "expectation", name: "checks", select: false });
     } else {
       box.appendChild(h("p", { class: "muted", text: "This reproduction states no expectation to check." }));
     }
