@@ -184,3 +184,18 @@ def test_rows_keep_nan_and_skip_unmeasured_probes():
     assert [(m, s) for m, s, _ in got] == [(0, 0), (0, 10)]
     assert got[0][2]["p/x"] == 3.0 and math.isnan(got[0][2]["test/loss"])
     assert "p/x" not in got[1][2] and got[1][2]["train/accuracy"] == 0.3
+
+
+def test_live_wandb_export_writes_one_offline_run_per_member(tmp_path, tiny_config):
+    pytest.importorskip("wandb")
+    from grokscope.store.exporters.wandb import offline_runs, read_offline
+
+    config = tiny_config(export=[{"name": "wandb", "project": "live-test"}])
+    result = run_experiment(config, tmp_path / "wb", progress=False)
+    found = sorted((read_offline(p) for p in offline_runs(result.path / "exports" / "wandb")),
+                   key=lambda r: r["name"])
+    assert [r["name"] for r in found] == ["member-0", "member-1"]
+    assert {r["project"] for r in found} == {"live-test"} and {r["group"] for r in found} == {
+        "tiny"}
+    assert [r["summary"]["verdict"] for r in found] == result.verdicts
+    assert [row["_step"] for row in found[0]["history"]] == list(range(0, 61, 10))
