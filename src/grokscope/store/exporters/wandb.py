@@ -53,6 +53,9 @@ class WandbWriter(Writer):
         for run in self.runs.values():
             run.finish()
         self.runs.clear()
+        # wait for wandb's service to exit: every record is then on disk, so what is read
+        # back (or synced) right after is complete; the next init starts a new service
+        self.wandb.teardown()
 
 
 def _records(path: Path) -> list[bytes]:
