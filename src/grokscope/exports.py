@@ -102,6 +102,7 @@ class ExportCallback(Callback):
         part = self.loop.store.parts_dir / f"part-{step:012d}.parquet"
         if self.writer is not None and part.is_file():
             feed(self.writer, pq.read_table(part), self.members)
+            self.writer.flush()  # a TensorBoard open on the folder sees it now
 
     def finish(self, events: dict[str, Any]) -> None:
         """The run is finalized: each member's events, then the files are closed."""

@@ -6,6 +6,7 @@ events at the end:
     writer.open(key, name, group, settings)   # one run per member
     writer.scalars(key, step, {tag: value})   # steps in increasing order
     writer.finish(key, summary)               # the member's events; ends its run
+    writer.flush()                            # live: what was written is readable now
     writer.close()
 
 Writers: TensorBoard event files (`tensorboard`), W&B offline runs (`wandb`), long-form CSV
@@ -42,6 +43,9 @@ class Writer:
 
     def finish(self, key: str, summary: dict[str, Any]) -> None:
         pass
+
+    def flush(self) -> None:
+        """Make what was written so far readable (a live export does it at each flush)."""
 
     def close(self) -> None:
         pass

@@ -32,6 +32,9 @@ class CsvWriter(Writer):
                                            if not isinstance(v, list | dict)}}
         self.summaries.append(row)
 
+    def flush(self) -> None:
+        self.handle.flush()
+
     def close(self) -> None:
         self.handle.close()
         if self.summaries:

@@ -50,6 +50,10 @@ class TensorBoardWriter(Writer):
         writer.add_hparams(self.settings.pop(key), hparam_metrics(summary), run_name=".")
         writer.close()
 
+    def flush(self) -> None:
+        for writer in self.writers.values():
+            writer.flush()
+
     def close(self) -> None:
         for writer in self.writers.values():
             writer.close()
