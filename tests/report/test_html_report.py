@@ -227,3 +227,10 @@ def test_reproduction_report_shows_published_vs_measured(browser, tmp_path):
     assert page.locator("img.figure").count() == 1
     assert view.errors() == [] and view.foreign_requests(folder / "report.html") == []
     view.screenshot("report_reproduction.png", tmp_path)
+    from grokscope.view.export import export
+
+    out, runs = export(folder, "csv", tmp_path / "csv")  # the members under their own index
+    exported = list(csv.DictReader((out / "events.csv").open()))
+    assert runs == 6 and sorted(e["run"] for e in exported) == [f"member-{i}" for i in range(6)]
+    by_run = {e["run"]: e for e in exported}
+    assert [by_run[f"member-{i}"]["verdict"] for i in range(6)] == [r["verdict"] for r in rows]
