@@ -134,7 +134,8 @@ def sweep_payload(path: Path) -> dict[str, Any]:
                    "spec_yaml": spec_text},
         "live": {"message": f"{unfinished} of {len(cohorts)} cohorts are not finished yet: the "
                             "tables and figures hold the finished runs only."}
-        if unfinished else None,
+        if unfinished else None if cohorts else {
+            "message": "No cohort of this sweep has started yet (run `grokscope sweep`)."},
         "runs": frame.to_dict("records"), "columns": list(frame.columns),
         "phase": phase(frame, numeric[0], numeric[1]) if len(numeric) >= 2 else None,
         "scaling": scaling(frame, numeric[0], by) if numeric else None,
