@@ -23,10 +23,10 @@ from grokscope.store import RunStore
 from grokscope.store.lock import lock_holder
 from grokscope.store.metrics import (
     PROBE_SPLIT,
+    member_histories,
     probe_matrix,
     probe_names,
     spectrum_cube,
-    split_matrix,
 )
 from grokscope.training.members import resolve_members
 
@@ -35,23 +35,18 @@ EVENT_COLUMNS = ("verdict", "alpha0", "alpha1", "delay", "delta_S", "support",
                  "final_train_acc", "final_test_acc", "spikes", "stop_step", "stop_rule")
 SETTING_KEYS = ("seed", "split_seed", "fraction", "n_train", "f", "batch_size", "lr",
                 "weight_decay", "beta1", "beta2", "init_scale", "output_scale")
+CURVES = ("train_acc", "test_acc", "train_loss", "test_loss")
 SPECTRUM_STEPS = 6  # steps of each vector probe the page can show
 
 
 def provisional_events(table: pa.Table, config: ExperimentConfig) -> list[dict[str, Any]]:
     """Per member, the detector on the steps flushed so far (a run still training)."""
     rows = []
-    train_acc_steps, train_acc = split_matrix(table, "train")
-    _, test_acc = split_matrix(table, "test")
-    _, train_loss = split_matrix(table, "train", "loss")
-    _, test_loss = split_matrix(table, "test", "loss")
-    for member in range(train_acc.shape[1] if train_acc.size else 0):
-        logged = ~np.isnan(train_acc[:, member])
-        steps = train_acc_steps[logged]
-        found = detect(steps, train_acc[logged, member], test_acc[logged, member],
-                       config.detect, train_loss[logged, member], test_loss[logged, member])
+    for member, c in member_histories(table).items():
+        found = detect(c["steps"], c["train_acc"], c["test_acc"], config.detect,
+                       c["train_loss"], c["test_loss"])
         rows.append({"member": member, **found.as_dict(),
-                     "last_step": int(steps[-1]) if len(steps) else None})
+                     "last_step": int(c["steps"][-1]) if len(c["steps"]) else None})
     return rows
 
 
@@ -102,14 +97,8 @@ def member_rows(config: ExperimentConfig, events: list[dict[str, Any]]) -> tuple
 
 def curves(table: pa.Table, buckets: int = BUCKETS) -> dict[str, dict[str, Any]]:
     """`{member: {"train_acc"|"test_acc"|"train_loss"|"test_loss": {"s", "v"}}}`."""
-    out: dict[str, dict[str, Any]] = {}
-    for split in ("train", "test"):
-        for column, suffix in (("accuracy", "acc"), ("loss", "loss")):
-            steps, matrix = split_matrix(table, split, column)  # (K, E)
-            for member in range(matrix.shape[1] if matrix.size else 0):
-                out.setdefault(str(member), {})[f"{split}_{suffix}"] = series(
-                    steps, matrix[:, member], buckets)
-    return out
+    return {str(member): {name: series(c["steps"], c[name], buckets) for name in CURVES}
+            for member, c in member_histories(table).items()}
 
 
 def probes(table: pa.Table, buckets: int = BUCKETS) -> list[dict[str, Any]]:
