@@ -54,10 +54,10 @@ def default_dir(store: RunStore, spec: ExportSpec) -> Path:
     return Path(spec.dir) if spec.dir else store.path / EXPORTS / spec.name
 
 
-def feed(writer: Writer, table: Any, members: list[Member], after: int = -1) -> None:
-    """Every logged step of `table` beyond `after` into the writer (members already open)."""
+def feed(writer: Writer, table: Any, members: list[Member]) -> None:
+    """Every logged step of `table` into the writer (members already open)."""
     by_index = {m.index: m for m in members}
-    for member, step, values in member_steps(table, after):
+    for member, step, values in member_steps(table):
         if member in by_index:
             writer.scalars(by_index[member].key, step, values)
 
@@ -84,7 +84,7 @@ class ExportCallback(Callback):
     """The live sink of one `export:` entry: each flushed part goes to the tracker at once."""
 
     def __init__(self, config: ExperimentConfig, spec: ExportSpec, store: RunStore) -> None:
-        self.config, self.spec = config, spec
+        self.spec = spec
         self.out = default_dir(store, spec)
         self.writer: Writer | None = None
         self.members = members_of(config)
@@ -105,11 +105,9 @@ class ExportCallback(Callback):
             self.writer.flush()  # a TensorBoard open on the folder sees it now
 
     def finish(self, events: dict[str, Any]) -> None:
-        """The run is finalized: each member's events, then the files are closed."""
+        """The run is finalized (after the loop, so not `on_end`): each member's events,
+        then the files are closed."""
         if self.writer is not None:
             finish(self.writer, self.members, events)
             self.writer.close()
             self.writer = None
-
-    def on_end(self, step: int) -> None:
-        pass  # the events come after the loop (finalize), through `finish`

@@ -9,11 +9,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 
 from grokscope.report import run_page
 from grokscope.store import RunStore
+from grokscope.store.metrics import renumber
 
 MEMBER_COLUMNS = ("member", "label", "seed", "verdict", "alpha0", "alpha1", "delay", "delta_S",
                   "support", "final_train_acc", "final_test_acc", "late_gain",
@@ -71,10 +71,7 @@ def _merged(parts: list[tuple[RunStore, list[int]]], spectra: bool = False) -> p
     for store, indices in parts:
         table = store.load_spectra() if spectra else store.load_metrics()
         if table.num_rows:
-            mapping = np.asarray(indices, np.int32)
-            column = table.column_names.index("member")
-            tables.append(table.set_column(column, "member",
-                                           pa.array(mapping[table["member"].to_numpy()])))
+            tables.append(renumber(table, indices))
     if not tables:
         return pa.table({"step": pa.array([], pa.int64()), "member": pa.array([], pa.int32()),
                          "split" if not spectra else "probe": pa.array([], pa.string())})

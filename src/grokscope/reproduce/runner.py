@@ -21,7 +21,7 @@ from grokscope.reproduce.expect import Check, check
 from grokscope.reproduce.spec import ReproductionSpec, expand, load_spec
 from grokscope.store import RunStore
 from grokscope.store.atomic import write_text_atomic
-from grokscope.store.metrics import split_matrix
+from grokscope.store.metrics import renumber, split_matrix
 from grokscope.sweep.pack import balanced_chunks
 from grokscope.sweep.runners import Job, make_runner
 from grokscope.training.device import MAX_MEMBERS, resolve_device
@@ -127,9 +127,7 @@ def run_reproduction(path: Path, quick: bool = False, out_root: str | Path = "ru
         stored = store.read_events() or {}
         seconds += stored.get("train_seconds") or 0.0
         table = store.load_metrics()
-        mapping = np.asarray(indices, dtype=np.int32)
-        tables.append(table.set_column(1, "member",
-                                       pa.array(mapping[table["member"].to_numpy()])))
+        tables.append(renumber(table, indices))
         for position, index in enumerate(indices):
             events[index] = {**stored["members"][position], "member": index}
         # which member of the reproduction each of the part's members is (for its report)

@@ -156,6 +156,14 @@ class SpectraLog:
         self.rows.clear()
 
 
+def renumber(table: pa.Table, indices: list[int]) -> pa.Table:
+    """A part's table with member k renamed `indices[k]`: a cohort's members as numbered
+    in the reproduction (or sweep) that packed them."""
+    mapping = np.asarray(indices, dtype=np.int32)
+    column = table.column_names.index("member")
+    return table.set_column(column, "member", pa.array(mapping[table["member"].to_numpy()]))
+
+
 def probe_matrix(table: pa.Table, name: str) -> tuple[np.ndarray, np.ndarray]:
     """steps `(K,)` and one probe scalar as a `(K, E)` matrix (NaN where not measured)."""
     if name not in table.column_names:

@@ -77,13 +77,14 @@ def scaling(frame: pd.DataFrame, x: str, by: str | None,
             "fits": fits}
 
 
-def run_curves(store: SweepStore) -> tuple[dict[str, Any], dict[str, str], list[dict]]:
+def run_curves(listed: list[tuple[Path, list[dict]]]) -> tuple[dict[str, Any], dict[str, str],
+                                                               list[dict]]:
     """Per run id: its downsampled accuracy curves; the link to its cohort's report; and
     what each cohort's events say (device, wall-clock, versions)."""
     curves: dict[str, Any] = {}
     links: dict[str, str] = {}
     cohorts = []
-    for folder, members in store.cohorts():
+    for folder, members in listed:
         run = RunStore(folder)
         events = run.read_events() or {}
         cohorts.append(events)
@@ -108,10 +109,11 @@ def sweep_payload(path: Path) -> dict[str, Any]:
         frame = store.collect().to_pandas()
     except ConfigError:  # nothing finished yet
         frame = pd.DataFrame(columns=["run", "cohort", "seed", "verdict", "alpha1"])
-    curves, links, cohorts = run_curves(store)
+    listed = store.cohorts()
+    curves, links, cohorts = run_curves(listed)
     swept = _swept(frame)
     numeric = [k for k in swept if _numeric(frame, k)] if len(frame) else []
-    planned = sum(len(m) for _, m in store.cohorts())
+    planned = sum(len(m) for _, m in listed)
     unfinished = sum(1 for e in cohorts if not e.get("finished"))
     spec_text = store.spec_path.read_text() if store.spec_path.is_file() else ""
     versions: dict[str, str] = next((e["versions"] for e in cohorts if e.get("versions")), {})

@@ -42,11 +42,9 @@ def long_rows(table: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
     return member[order], step[order].astype(np.int64), tag[order], value[order]
 
 
-def member_steps(table: pa.Table, after: int = -1) -> Iterator[tuple[int, int, dict[str, float]]]:
-    """(member, step, {tag: value}) for every logged step beyond `after`, member by member."""
+def member_steps(table: pa.Table) -> Iterator[tuple[int, int, dict[str, float]]]:
+    """(member, step, {tag: value}) for every logged step, member by member."""
     member, step, tag, value = long_rows(table)
-    keep = step > after
-    member, step, tag, value = member[keep], step[keep], tag[keep], value[keep]
     if not len(member):
         return
     cuts = np.flatnonzero((np.diff(member) != 0) | (np.diff(step) != 0)) + 1
