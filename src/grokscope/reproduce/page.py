@@ -46,23 +46,29 @@ def read_csv(path: Path) -> list[dict[str, Any]]:
         return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(handle)]
 
 
-def _parts(path: Path) -> list[tuple[RunStore, list[int]]]:
-    """Each part with the reproduction's member index of each of its members (members.json;
-    parts written before it existed are numbered in part order)."""
+def part_members(path: Path) -> list[tuple[RunStore, list[dict[str, Any]]]]:
+    """Each part with its members as the reproduction numbers them: `{"index", "setting",
+    "label", "seed"}` from members.json; parts written before it existed are numbered in
+    part order (index only)."""
     out, offset = [], 0
     for folder in sorted(path.glob("part-*"), key=lambda p: int(p.name.split("-")[1])):
         store = RunStore(folder)
         if not store.has_config():
             continue
         listed = folder / "members.json"
-        events = store.read_events() or {}
         if listed.is_file():
-            indices = [m["index"] for m in json.loads(listed.read_text())]
+            members = json.loads(listed.read_text())
         else:
-            indices = list(range(offset, offset + len(events.get("members", []))))
-        offset += len(indices)
-        out.append((store, indices))
+            count = len((store.read_events() or {}).get("members", []))
+            members = [{"index": i} for i in range(offset, offset + count)]
+        offset += len(members)
+        out.append((store, members))
     return out
+
+
+def _parts(path: Path) -> list[tuple[RunStore, list[int]]]:
+    """Each part with the reproduction's member index of each of its members."""
+    return [(store, [m["index"] for m in members]) for store, members in part_members(path)]
 
 
 def _merged(parts: list[tuple[RunStore, list[int]]], spectra: bool = False) -> pa.Table:

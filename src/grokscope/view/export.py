@@ -4,13 +4,13 @@ its ids, grouped by the sweep, so TensorBoard's HParams table holds the whole sw
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from grokscope.config.exports import EXPORTERS
 from grokscope.errors import ConfigError
 from grokscope.experiment import load_run
 from grokscope.exports import export_run, members_of
+from grokscope.reproduce.page import part_members
 from grokscope.store import RunStore
 from grokscope.sweep.store import SweepStore
 from grokscope.view.kinds import kind_of
@@ -49,18 +49,10 @@ def _runs(path: Path, kind: str) -> list[tuple]:
                 keys = [m["id"] for m in members]
                 out.append((store, config, keys, keys, path.name))
         return out
-    for folder in sorted(path.glob("part-*"), key=lambda p: int(p.name.split("-")[1])):
-        if not RunStore(folder).has_config():
-            continue
-        config, store = load_run(folder)
-        listed = folder / "members.json"
-        if listed.is_file():
-            members = json.loads(listed.read_text())
-            keys = [f"member-{m['index']}" for m in members]
-            names = [f"member {m['index']}: {m['label']}, seed {m['seed']}" for m in members]
-        else:
-            count = len((store.read_events() or {}).get("members", []))
-            keys = [f"{folder.name}-member-{i}" for i in range(count)]
-            names = keys
+    for store, members in part_members(path):
+        config = load_run(store.path)[0]
+        keys = [f"member-{m['index']}" for m in members]
+        names = [f"member {m['index']}: {m['label']}, seed {m['seed']}" if "label" in m
+                 else key for m, key in zip(members, keys, strict=True)]
         out.append((store, config, keys, names, path.name))
     return out
