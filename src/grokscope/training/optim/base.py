@@ -128,6 +128,12 @@ def select_state(state: Any, keep: torch.Tensor) -> Any:
     return state
 
 
+def _links(link: Any) -> list[Any]:
+    """A link and every link nested in it (a chain's links, a `Masked` link's own)."""
+    nested = list(getattr(link, "links", [])) + ([link.link] if hasattr(link, "link") else [])
+    return [link] + [inner for item in nested for inner in _links(item)]
+
+
 def _tensors(state: Any) -> list[torch.Tensor]:
     if isinstance(state, torch.Tensor):
         return [state]
@@ -157,14 +163,22 @@ def _restore(target: Any, saved: Any, where: str = "state") -> Any:
 
 
 class CohortOptimizer:
-    """Stacked parameters `(E, ...)` trained by one transform chain: one step, all members."""
+    """Stacked parameters `(E, ...)` trained by one transform chain: one step, all members.
+
+    The links read the step number as a 0-d float tensor on the parameters' device, never as
+    a Python int, so a compiled update is one graph for every step (`training.backends`);
+    `step_count` (int64, on the CPU) is what `t` and checkpoints read without a device sync.
+    """
 
     def __init__(self, params: Sequence[torch.nn.Parameter], transform: Transform) -> None:
         self.params: list[torch.Tensor] = list(params)
         self.transform = transform
         self.state = transform.init(self.params)
-        # on the CPU whatever the device: links read it as an int with no device sync
         self.step_count = torch.zeros((), dtype=torch.int64)
+        device = self.params[0].device if self.params else torch.device("cpu")
+        self.step_value = torch.zeros((), dtype=torch.float32, device=device)
+        # the update after the gradients are in: `apply`, or its compiled twin (a backend)
+        self.update: Any = self.apply
 
     @property
     def t(self) -> int:
@@ -174,16 +188,27 @@ class CohortOptimizer:
     @t.setter
     def t(self, value: int) -> None:
         self.step_count.fill_(value)
+        self.step_value.fill_(value)
+
+    @property
+    def traceable(self) -> bool:
+        """Whether every link can be compiled as one graph (no Python-int state)."""
+        return all(getattr(link, "traceable", True) for link in _links(self.transform))
 
     @torch.no_grad()
     def step(self) -> None:
         self.step_count += 1
+        self.step_value += 1
         grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self.params]
-        updates, self.state = self.transform.update(grads, self.state, self.params,
-                                                    self.step_count)
+        self.update(grads, self.step_value)
+
+    def apply(self, grads: list[torch.Tensor], step: torch.Tensor) -> None:
+        """Feed the gradients through the chain and add the result to the parameters: the
+        pure part of an update (what the compile backend compiles)."""
+        updates, self.state = self.transform.update(grads, self.state, self.params, step)
         for p, u in zip(self.params, updates, strict=True):
             p.add_(u)
-        after_step(self.transform, self.params, self.state, self.step_count)
+        after_step(self.transform, self.params, self.state, step)
 
     def select(self, keep: torch.Tensor, params: Sequence[torch.nn.Parameter]) -> None:
         """Keep members `keep` (indices): the chain's settings and state, on the new
@@ -215,6 +240,7 @@ class CohortOptimizer:
         if "links" not in saved:
             saved = _legacy(saved, self.state)
         self.step_count.copy_(torch.as_tensor(saved["t"]))
+        self.step_value.fill_(int(self.step_count))
         self.state = _restore(self.state, saved["links"])
 
 

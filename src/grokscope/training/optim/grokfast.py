@@ -27,11 +27,10 @@ class GrokfastEMA:
 
     def update(self, updates: list[torch.Tensor], state: State, params: list[torch.Tensor],
                step: torch.Tensor) -> tuple[list[torch.Tensor], State]:
-        first = int(step) == 1
+        first = step == 1  # a tensor, not a Python branch: a compiled step stays one graph
         out = []
         for g, h in zip(updates, state["ema"], strict=True):
-            if first:
-                h.copy_(g)
+            h.copy_(torch.where(first, g, h))
             h.lerp_(g, per_member(1 - self.alpha, g))  # alpha h + (1 - alpha) g, one pass
             out.append(torch.addcmul(g, h, per_member(self.lamb, g)))
         return out, state
@@ -43,7 +42,12 @@ class GrokfastMA:
 
     The window is a ring buffer `(E, window, ...)` per parameter with a running sum,
     recomputed exactly each time the ring wraps: O(1) work per step instead of the code's
-    O(window), with float drift bounded to one lap."""
+    O(window), with float drift bounded to one lap.
+
+    Its ring position is a Python int, so it is not `traceable`: the compile backend keeps an
+    optimizer chain holding it eager (and says so)."""
+
+    traceable = False
 
     def __init__(self, window: int, lamb: torch.Tensor, off_until: int = 0) -> None:
         self.window, self.lamb, self.off_until = window, lamb, off_until

@@ -52,7 +52,7 @@ class ScaleByAdam:
 
     def update(self, updates: list[torch.Tensor], state: State, params: list[torch.Tensor],
                step: torch.Tensor) -> tuple[list[torch.Tensor], State]:
-        bias2_sqrt = (1 - self.b2 ** int(step)).sqrt()  # (E,)
+        bias2_sqrt = (1 - self.b2 ** step).sqrt()  # (E,); step a tensor: nothing recompiles
         out = []
         for g, m, v in zip(updates, state["exp_avg"], state["exp_avg_sq"], strict=True):
             m.lerp_(g, per_member(1 - self.b1, g))
@@ -100,7 +100,7 @@ class DecoupledWeightDecay:
 
 class Trace:
     """Heavy-ball momentum as torch.optim.SGD: buf = g at the first step, then
-    momentum * buf + g."""
+    momentum * buf + g (from a zero buffer, the first step is the same rule)."""
 
     def __init__(self, momentum: float) -> None:
         self.momentum = momentum
@@ -110,12 +110,8 @@ class Trace:
 
     def update(self, updates: list[torch.Tensor], state: State, params: list[torch.Tensor],
                step: torch.Tensor) -> tuple[list[torch.Tensor], State]:
-        first = bool(step == 1)
         for buf, g in zip(state["buffers"], updates, strict=True):
-            if first:
-                buf.copy_(g)
-            else:
-                buf.mul_(self.momentum).add_(g)
+            buf.mul_(self.momentum).add_(g)  # the buffer starts at 0: g exactly at step 1
         return list(state["buffers"]), state
 
 
@@ -132,7 +128,7 @@ class ScaleByLearningRate:
         """The learning rate `(E,)` at `step` (1-based)."""
         if self.warmup_steps == 0:
             return self.lr
-        return self.lr * min(1.0, int(step) / self.warmup_steps)
+        return self.lr * (step / self.warmup_steps).clamp(max=1.0)
 
     def init(self, params: list[torch.Tensor]) -> State:
         return {}
@@ -141,5 +137,5 @@ class ScaleByLearningRate:
                step: torch.Tensor) -> tuple[list[torch.Tensor], State]:
         size = self.rate(step)
         if self.b1 is not None:
-            size = size / (1 - self.b1 ** int(step))
+            size = size / (1 - self.b1 ** step)
         return [u * per_member(-size, u) for u in updates], state
