@@ -1,5 +1,6 @@
 """The throughput benchmark runs and prints what it measured (tiny sizes; no speed asserted)."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -67,3 +68,17 @@ def test_time_to_grok_counts_a_seed_that_never_gets_there_as_beyond_every_value(
     assert config["optim"]["weight_decay"] == [1.0, 1.0, 0.0, 0.0, 0.0, 0.0]
     assert config["model"]["init_scale"] == [1.0, 1.0, 1.0, 1.0, 0.8, 0.8]
     assert [t["members"] for t in config["optim"]["transforms"]] == [[2, 3], [4, 5]]
+
+
+REFERENCE_SCRIPT = SCRIPT.with_name("reference_loop.py")
+
+
+def test_reference_loop_quick_prints_its_rate_flops_and_gemm_share(tmp_path):
+    out_json = tmp_path / "reference.json"
+    out = subprocess.run([sys.executable, str(REFERENCE_SCRIPT), "--quick", "--json",
+                          str(out_json)], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "device: cpu" in out.stdout and "of the GEMM rate" in out.stdout
+    result = json.loads(out_json.read_text())
+    assert result["flops_per_step"] > 0 and result["gemm_flops_per_s"] > 0
+    assert 0 < result["gemm_share"] < 1  # a share of the machine's own measured limit
