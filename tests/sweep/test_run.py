@@ -7,9 +7,9 @@ import yaml
 
 import grokscope
 from conftest import CrashAt
-from grokscope.sweep import run as sweep_run
 from grokscope.sweep.run import plan_sweep, run_sweep
 from grokscope.sweep.store import SweepStore
+from grokscope.training.device import MAX_MEMBERS
 
 SPEC = {
     "name": "tiny_sweep",
@@ -99,7 +99,7 @@ def test_ray_runner_gives_the_same_table_as_the_local_runner(tmp_path):
 def test_default_cohort_cap_on_cpu_is_the_measured_cache_limit(tmp_path):
     plan, _ = plan_sweep(_spec(tmp_path, seeds=20), tmp_path / "out")
     assert [len(c.runs) for c in plan.cohorts] == [27, 27, 26, 26, 27, 27, 26, 26][:len(
-        plan.cohorts)] or max(len(c.runs) for c in plan.cohorts) <= sweep_run.MAX_MEMBERS["cpu"]
+        plan.cohorts)] or max(len(c.runs) for c in plan.cohorts) <= MAX_MEMBERS["cpu"]
 
 
 def test_a_new_axis_keeps_the_finished_runs_and_fills_their_value(tmp_path):

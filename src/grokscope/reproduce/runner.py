@@ -24,7 +24,7 @@ from grokscope.store.atomic import write_text_atomic
 from grokscope.store.metrics import renumber, split_matrix
 from grokscope.sweep.pack import balanced_chunks
 from grokscope.sweep.runners import Job, make_runner
-from grokscope.training.device import MAX_MEMBERS, resolve_device
+from grokscope.training.device import members_per_cohort
 from grokscope.training.members import resolve_members, select_members
 
 REPO_EXPERIMENTS = Path(__file__).resolve().parents[3] / "experiments"
@@ -100,10 +100,9 @@ def run_reproduction(path: Path, quick: bool = False, out_root: str | Path = "ru
     name = path.stem + ("-quick" if quick else "")
     run_dir = Path(out_root) / path.parent.name / name
     cohorts, members = expand(spec, quick, name=name, out_dir=str(run_dir), overrides=overrides)
-    device = resolve_device(cohorts[0][0].train.device).type
     parts = [(config, local, [indices[j] for j in local])  # local: positions in the config
              for config, indices in cohorts
-             for local in plan_parts(config, max_members or MAX_MEMBERS.get(device, 32))]
+             for local in plan_parts(config, max_members or members_per_cohort(config))]
     jobs: list[Job] = [{"folder": str(run_dir / f"part-{k}"), "cohort": f"part-{k}",
              "config": select_members(config, local).model_copy(update={"name": f"part-{k}"})
              .model_dump(mode="json"), "overwrite": overwrite,

@@ -9,23 +9,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from grokscope.config import ExperimentConfig, identity
+from grokscope.config import identity
 from grokscope.errors import ConfigError
 from grokscope.experiment import load_run, run_experiment
-from grokscope.models import build_model
 from grokscope.store.atomic import write_atomic
 from grokscope.store.lock import DirLock
 from grokscope.sweep.pack import CohortPlan, cohort_config, pack
 from grokscope.sweep.runners import Job, make_runner
 from grokscope.sweep.spec import Run, expand_runs, load_sweep_spec
 from grokscope.sweep.store import SweepStore, load_sweep
-from grokscope.tasks import build_task
 from grokscope.training.cohort import Cohort
-from grokscope.training.device import MAX_MEMBERS, resolve_device
+from grokscope.training.device import members_per_cohort
 
 
 @dataclass
@@ -41,24 +38,6 @@ class SweepPlan:
         return sum(len(c.runs) * c.config.train.steps for c in self.cohorts)
 
 
-def default_max_members(config: ExperimentConfig) -> int:
-    """Members per cohort: on CPU the measured cache limit (MAX_MEMBERS); on a GPU what half
-    of its free memory holds, per member ~16 bytes per parameter (weights, gradient, two
-    AdamW moments) plus 16 bytes per activation of its largest batch."""
-    device = resolve_device(config.train.device)
-    if device.type != "cuda":
-        return MAX_MEMBERS["cpu"]
-    task = build_task(config.task)
-    model = build_model(config.model, task, 1)
-    params = sum(p.numel() for p in model.parameters())
-    width = getattr(config.model, "width", None) or getattr(config.model, "d_mlp", 512)
-    rows = config.train.batch_size or task.n_examples
-    rows = max(rows) if isinstance(rows, list) else rows
-    per_member = 16 * params + 16 * rows * width * 4
-    free, _ = torch.cuda.mem_get_info(device)
-    return int(max(1, min(MAX_MEMBERS["cuda"] * 2, free * 0.5 // per_member)))
-
-
 def plan_sweep(spec_path: str | Path, sweep_dir: str | Path | None = None,
                max_members: int | None = None) -> tuple[SweepPlan, SweepStore]:
     """Which runs are finished, which unfinished cohorts resume as they are, and how the
@@ -66,7 +45,7 @@ def plan_sweep(spec_path: str | Path, sweep_dir: str | Path | None = None,
     spec, base = load_sweep_spec(spec_path)
     store = SweepStore(sweep_dir or Path("runs") / "sweeps" / spec.name)
     runs = expand_runs(spec, base, out_dir=str(store.path))
-    limit = max_members or default_max_members(runs[0].config)
+    limit = max_members or members_per_cohort(runs[0].config)
     done = store.finished_runs()
     finished = [r for r in runs if r.id in done]
     wanted = identity.analysis_view(runs[0].config)  # detect cannot be swept: one for all

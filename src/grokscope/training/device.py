@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import torch
 
+from grokscope.config import ExperimentConfig
 from grokscope.errors import ConfigError
+from grokscope.models import build_model
+from grokscope.tasks import build_task
 
 # Members per cohort on a CPU: measured on 2 cores (Dataset-1 MLP, batch 200), 30 members
 # cost 1.3 ms per member-step and 60 members 1.8 ms (their activations outgrow the cache).
@@ -32,3 +35,23 @@ def resolve_device(name: str) -> torch.device:
         raise ConfigError(f"train.device: {name!r} is not supported (allowed: auto, cpu, "
                           "cuda, cuda:N)")
     return device
+
+
+def members_per_cohort(config: ExperimentConfig) -> int:
+    """Members per cohort, the one policy of sweeps and reproductions: on CPU the measured
+    cache limit (MAX_MEMBERS); on a GPU what half of its free memory holds, per member ~16
+    bytes per parameter (weights, gradient, two AdamW moments) plus 16 bytes per activation
+    of its largest batch."""
+    device = resolve_device(config.train.device)
+    if device.type != "cuda":
+        return MAX_MEMBERS["cpu"]
+    task = build_task(config.task)
+    model = build_model(config.model, task, 1)
+    params = sum(p.numel() for p in model.parameters())
+    width = int(getattr(config.model, "width", None) or getattr(config.model, "d_mlp", None)
+                or 512)
+    batch = config.train.batch_size
+    rows: int = max(batch) if isinstance(batch, list) else batch or task.n_examples
+    per_member = 16 * params + 16 * rows * width * 4
+    free, _ = torch.cuda.mem_get_info(device)
+    return int(max(1, min(MAX_MEMBERS["cuda"] * 2, free * 0.5 // per_member)))
