@@ -128,12 +128,6 @@ def select_state(state: Any, keep: torch.Tensor) -> Any:
     return state
 
 
-def _links(link: Any) -> list[Any]:
-    """A link and every link nested in it (a chain's links, a `Masked` link's own)."""
-    nested = list(getattr(link, "links", [])) + ([link.link] if hasattr(link, "link") else [])
-    return [link] + [inner for item in nested for inner in _links(item)]
-
-
 def _tensors(state: Any) -> list[torch.Tensor]:
     if isinstance(state, torch.Tensor):
         return [state]
@@ -166,8 +160,9 @@ class CohortOptimizer:
     """Stacked parameters `(E, ...)` trained by one transform chain: one step, all members.
 
     The links read the step number as a 0-d float tensor on the parameters' device, never as
-    a Python int, so a compiled update is one graph for every step (`training.backends`);
-    `step_count` (int64, on the CPU) is what `t` and checkpoints read without a device sync.
+    a Python int, so a compiled update could be one graph for every step (no compile backend
+    exists yet); `step_count` (int64, on the CPU) is what `t` and checkpoints read without a
+    device sync.
     """
 
     def __init__(self, params: Sequence[torch.nn.Parameter], transform: Transform) -> None:
@@ -177,8 +172,6 @@ class CohortOptimizer:
         self.step_count = torch.zeros((), dtype=torch.int64)
         device = self.params[0].device if self.params else torch.device("cpu")
         self.step_value = torch.zeros((), dtype=torch.float32, device=device)
-        # the update after the gradients are in: `apply`, or its compiled twin (a backend)
-        self.update: Any = self.apply
 
     @property
     def t(self) -> int:
@@ -190,21 +183,16 @@ class CohortOptimizer:
         self.step_count.fill_(value)
         self.step_value.fill_(value)
 
-    @property
-    def traceable(self) -> bool:
-        """Whether every link can be compiled as one graph (no Python-int state)."""
-        return all(getattr(link, "traceable", True) for link in _links(self.transform))
-
     @torch.no_grad()
     def step(self) -> None:
         self.step_count += 1
         self.step_value += 1
         grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self.params]
-        self.update(grads, self.step_value)
+        self.apply(grads, self.step_value)
 
     def apply(self, grads: list[torch.Tensor], step: torch.Tensor) -> None:
         """Feed the gradients through the chain and add the result to the parameters: the
-        pure part of an update (what the compile backend compiles)."""
+        pure part of an update, apart from the step counting."""
         updates, self.state = self.transform.update(grads, self.state, self.params, step)
         for p, u in zip(self.params, updates, strict=True):
             p.add_(u)

@@ -44,10 +44,8 @@ class GrokfastMA:
     recomputed exactly each time the ring wraps: O(1) work per step instead of the code's
     O(window), with float drift bounded to one lap.
 
-    Its ring position is a Python int, so it is not `traceable`: the compile backend keeps an
-    optimizer chain holding it eager (and says so)."""
-
-    traceable = False
+    Its ring position is a Python int (unlike the other links' tensor step), so a compiled
+    update holding it would specialize on that position."""
 
     def __init__(self, window: int, lamb: torch.Tensor, off_until: int = 0) -> None:
         self.window, self.lamb, self.off_until = window, lamb, off_until
