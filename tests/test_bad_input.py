@@ -54,6 +54,9 @@ def _run(config, *args):
     ("optim.momentum=0.9", ["error: config error: optim.momentum: only optim.name sgd", "betas"]),
     ("optim.transforms=[{name: grokfast_ema, alpha: 2}]", ["optim.transforms.0.alpha",
                                                            "less than 1", "got 2"]),
+    ("train.backend=jit", ["train.backend", "'eager'", "'compile'", "'auto'"]),
+    ("train.precision=fp16", ["train.precision", "'bfloat16'"]),
+    ("train.sampler=gpu", ["train.sampler", "'device'"]),
 ])
 def test_bad_values_are_one_line(config, setting, words):
     _one_line_error(_run(config, "--set", setting), *words)

@@ -16,6 +16,9 @@ MODELS: Registry[TaskEntry] = Registry("model")
 # losses: name -> "module:function" (or a callable) of (logits (E, n, C), labels) -> (E, n)
 LOSSES: Registry[str | Callable[..., Any]] = Registry("loss")
 SPLITS: Registry[TaskEntry] = Registry("split")
+# step backends: name -> "module:Class" (or a class) built as `Class(cohort)`; see
+# grokscope.training.backends. `train.backend: auto` picks `compile` on CUDA, `eager` on CPU.
+BACKENDS: Registry[str | Callable[..., Any]] = Registry("backend")
 
 
 def _register(registry: Registry[TaskEntry], name: str, description: str,
@@ -48,6 +51,21 @@ def register_loss(name: str, description: str,
     LOSSES.register(name, description)(loss)
 
 
+def register_backend(name: str, description: str,
+                     backend: str | Callable[..., Any]) -> None:
+    """A step backend `backend(cohort)` with `.step(indices, weights)`, chosen with
+    `train.backend: name` (see `grokscope.training.backends`)."""
+    BACKENDS.register(name, description)(backend)
+
+
+def backend_class(name: str) -> Callable[..., Any]:
+    entry = BACKENDS.get(name, where="train.backend")
+    if callable(entry):
+        return entry
+    module, attribute = entry.split(":")
+    return getattr(import_module(module), attribute)  # type: ignore[no-any-return]
+
+
 def loss_function(name: str) -> Callable[..., Any]:
     entry = LOSSES.get(name, where="train.loss")
     if callable(entry):
@@ -62,3 +80,9 @@ register_loss("mse", "squared error to one-hot targets averaged over classes (Om
 register_loss("stablemax", "StableMax cross-entropy (Prieto et al. 2025): s(x) = x + 1 above 0, "
               "1 / (1 - x) below, in place of exp; they compute it in float64 "
               "(train.loss_dtype: float64)", "grokscope.training.losses:_stablemax_cross_entropy")
+
+register_backend("eager", "plain PyTorch: the step in cache-sized chunks, the optimizer chain "
+                 "link by link (the CPU default)", "grokscope.training.backends:EagerStep")
+register_backend("compile", "torch.compile of the loss (forward and backward) and of the "
+                 "optimizer update; CUDA graphs on a GPU (the CUDA default)",
+                 "grokscope.training.backends:CompiledStep")

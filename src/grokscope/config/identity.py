@@ -25,7 +25,8 @@ LOCATION_KEYS = ("name", "out_dir", "export")
 # left out of the id while at that default, so a stored run keeps its id (and its sweep
 # finds it finished) after an upgrade.
 ADDED_KEYS: dict[str, object] = {"optim.transforms": [], "task.nonzero_b": False,
-                                  "stopping": []}
+                                  "stopping": [], "train.backend": "auto",
+                                  "train.precision": "auto", "train.sampler": "auto"}
 
 
 def is_analysis_key(key: str) -> bool:

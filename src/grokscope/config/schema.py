@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from grokscope.config import paths
+from grokscope.config.components import BACKENDS as BACKEND_REGISTRY
 from grokscope.config.components import LOSSES as LOSS_REGISTRY
 from grokscope.config.components import MODELS as MODEL_REGISTRY
 from grokscope.config.components import SPLITS as SPLIT_REGISTRY
@@ -319,17 +320,38 @@ class TrainConfig(Strict):
     loss: str = "cross_entropy"  # a registered loss (grokscope.config.components.LOSSES)
     loss_dtype: Literal["float32", "float64"] = "float32"  # precision of softmax/loss
     threads: Annotated[int, Field(ge=1)] | None = None  # torch CPU threads; None: torch default
+    # how a step runs (a registered backend, grokscope.config.components.BACKENDS); auto:
+    # compile on CUDA, eager on CPU (where compiling measured slower: docs/benchmarks.md)
+    backend: str = "auto"
+    # matmul precision of the forward and backward: float32 (strict), tf32 (TF32 tensor-core
+    # matmuls on CUDA; plain float32 on CPU), bfloat16 (autocast; the loss stays in
+    # loss_dtype); auto: tf32 on CUDA, float32 on CPU
+    precision: Literal["auto", "float32", "tf32", "bfloat16"] = "auto"
+    # where mini-batches are drawn: host (per-member torch generators on the CPU, the
+    # original stream) or device (counter-hash permutations drawn on the training device,
+    # no per-member Python loop and no copy: a different, equally seeded stream); auto:
+    # device on CUDA, host on CPU
+    sampler: Literal["auto", "host", "device"] = "auto"
 
     @field_validator("loss")
     @classmethod
     def _registered_loss(cls, value: str) -> str:
-        names = LOSS_REGISTRY.in_order()
-        if value not in names:
-            quoted = [repr(n) for n in names]
-            allowed = " or ".join([", ".join(quoted[:-1]), quoted[-1]] if len(quoted) > 1
-                                  else quoted)
-            raise ValueError(f"Input should be {allowed}")
-        return value
+        return _one_of(value, LOSS_REGISTRY.in_order())
+
+    @field_validator("backend")
+    @classmethod
+    def _registered_backend(cls, value: str) -> str:
+        return _one_of(value, ["auto", *BACKEND_REGISTRY.in_order()])
+
+
+def _one_of(value: str, names: list[str]) -> str:
+    """pydantic's own wording for a literal, over names a registry holds now."""
+    if value not in names:
+        quoted = [repr(n) for n in names]
+        allowed = " or ".join([", ".join(quoted[:-1]), quoted[-1]] if len(quoted) > 1
+                              else quoted)
+        raise ValueError(f"Input should be {allowed}")
+    return value
 
 
 class CohortConfig(Strict):

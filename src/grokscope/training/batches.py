@@ -81,3 +81,7 @@ class MemberBatchStream:
         for g, s in zip(self.generators, state["generators"], strict=True):
             g.set_state(s)
         self.buffers = [b.clone() for b in state["buffers"]]
+
+
+# train.sampler -> the stream class (see grokscope.training.device.resolve_sampler)
+SAMPLERS: dict[str, type] = {"host": MemberBatchStream}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 import torch
@@ -11,8 +12,15 @@ from grokscope.errors import ConfigError
 from grokscope.models import build_model
 from grokscope.models.cohort import CohortModule
 from grokscope.tasks import Splits, TaskData, build_splits, build_task
-from grokscope.training.batches import MemberBatchStream, full_batch
-from grokscope.training.device import resolve_device
+from grokscope.training.backends import build_backend
+from grokscope.training.batches import SAMPLERS, full_batch
+from grokscope.training.device import (
+    resolve_backend,
+    resolve_device,
+    resolve_precision,
+    resolve_sampler,
+    set_matmul_precision,
+)
 from grokscope.training.losses import correct, per_example_loss
 from grokscope.training.members import MemberSpec, resolve_members
 from grokscope.training.optim import OPTIMIZERS, CohortOptimizer
@@ -49,10 +57,14 @@ class Evaluation:
 # about this many member-examples so a cohort's activations stay cache-sized, like one run's:
 # measured on 2 CPU cores (p=97, E=16), unchunked evaluation cost 106 ms per member, chunked 60.
 CHUNK_MEMBER_EXAMPLES = 4096
+# On a GPU the chunks only bound memory (activations of ~2M member-examples of a d_mlp 512
+# layer: ~4 GB); there is no cache to fit, and every chunk is kernel launches.
+CUDA_CHUNK_MEMBER_EXAMPLES = 1 << 21
 
 
-def _chunks(n: int, n_members: int, chunk: int | None = None) -> list[slice]:
-    size = chunk or max(32, CHUNK_MEMBER_EXAMPLES // n_members)
+def _chunks(n: int, n_members: int, chunk: int | None = None,
+            budget: int | None = None) -> list[slice]:
+    size = chunk or max(32, (budget or CHUNK_MEMBER_EXAMPLES) // n_members)
     return [slice(start, start + size) for start in range(0, n, size)]
 
 
@@ -82,6 +94,9 @@ class Cohort:
         self.masks = self.splits.train.to(self.device)  # (E, N) True = train
         self.test_masks = self.splits.test.to(self.device)  # (E, N) True = test
         self.subsets = {k: v.to(self.device) for k, v in self.splits.subsets.items()}  # (N,)
+        train = config.train
+        self.precision = resolve_precision(train.precision, self.device)
+        set_matmul_precision(self.precision, self.device)
         self.model: CohortModule = build_model(config.model, task, len(self.members))
         self.model.initialize(seeds, [s.init_scale for s in m])
         self.model.to(self.device)
@@ -92,7 +107,8 @@ class Cohort:
             raise ConfigError("train.batch_size: mixes null (full batch) and sizes; allowed: "
                               "all null, or a size for every member")
         sizes = [b for b in batches if b is not None]
-        self.stream = MemberBatchStream(self.masks, sizes, seeds) if sizes else None
+        self.sampler = resolve_sampler(train.sampler, self.device)
+        self.stream = SAMPLERS[self.sampler](self.masks, sizes, seeds) if sizes else None
         self._full = None if sizes else full_batch(self.masks)
         self._plan_evaluation()
         # the live members' ids in the full cohort (position k of every tensor is member
@@ -100,6 +116,19 @@ class Cohort:
         self.ids: list[int] = list(range(len(self.members)))
         # id -> {"step", "rule", "model": its final weights}: the members that stopped
         self.stopped: dict[int, dict] = {}
+        self.backend_name = resolve_backend(train.backend, self.device)
+        self.backend = build_backend(self.backend_name, self)
+
+    def _budget(self) -> int:
+        """Member-examples per chunk on this device (cache-sized on a CPU)."""
+        return CUDA_CHUNK_MEMBER_EXAMPLES if self.device.type == "cuda" else CHUNK_MEMBER_EXAMPLES
+
+    def _autocast(self) -> AbstractContextManager[object]:
+        """bfloat16 autocast of the forward (and so the backward) when `train.precision` asks
+        for it; the loss is then computed in `train.loss_dtype` from upcast logits."""
+        if self.precision != "bfloat16":
+            return nullcontext()
+        return torch.autocast(self.device.type, dtype=torch.bfloat16)
 
     def _plan_evaluation(self) -> None:
         """Evaluate either every row some member uses, shared by all members, or the shared
@@ -134,16 +163,19 @@ class Cohort:
         if center:
             prepared, n = self.model.prepare(), self.task.n_examples
             offset = torch.zeros(n_members, n, self.task.n_classes, device=self.device)
-            for cols in _chunks(n, n_members):
+            for cols in _chunks(n, n_members, budget=self._budget()):
                 inputs = self.task.inputs[cols]
-                offset[:, cols] = self.model(inputs.expand(n_members, *inputs.shape), prepared)
+                with self._autocast():
+                    out = self.model(inputs.expand(n_members, *inputs.shape), prepared)
+                offset[:, cols] = out.float()
             self._offset = offset  # (E, N, C)
 
     def _outputs(self, inputs: torch.Tensor, rows: torch.Tensor,
                  prepared: dict[str, torch.Tensor]) -> torch.Tensor:
         """Outputs `(E, n, C)` for `inputs` of example rows `(n,)` (shared) or `(E, n)`
         (per member): the model's logits, centered and scaled when configured."""
-        out = self.model(inputs, prepared)
+        with self._autocast():
+            out = self.model(inputs, prepared)
         if self._offset is not None:
             at = self._offset[:, rows] if rows.dim() == 1 else self._offset[self._member_axis, rows]
             out = out - at
@@ -174,17 +206,21 @@ class Cohort:
         return correct(logits, labels, self.task.tolerance)
 
     def step(self) -> None:
-        """One optimizer update of every member on its own batch (full or mini).
+        """One optimizer update of every member on its own batch (full or mini), run by the
+        step backend (`train.backend`)."""
+        drawn = self.stream.next() if self.stream is not None else self._full
+        assert drawn is not None  # one of the two is set in __init__
+        self.backend.step(*drawn)
+
+    def accumulate_gradients(self, indices: torch.Tensor, weights: torch.Tensor) -> None:
+        """Gradients of the objective on rows `(E, n)` with loss weights `(E, n)` into the
+        parameters' `.grad`.
 
         The objective is the sum of the members' mean losses, so each member's gradient is
         its own. Large batches are processed in cache-sized column chunks whose gradients
         accumulate: the same gradient, up to float summation order.
         """
-        drawn = self.stream.next() if self.stream is not None else self._full
-        assert drawn is not None  # one of the two is set in __init__
-        indices, weights = drawn
-        self.optimizer.zero_grad()
-        chunks = _chunks(indices.shape[1], self.n_members)
+        chunks = _chunks(indices.shape[1], self.n_members, budget=self._budget())
         prepared = self.model.prepare()  # weight-only tensors: once per step, not per chunk
         staged = len(chunks) > 1 and bool(prepared)
         # With several chunks, backward stops at detached copies of the prepared tensors and
@@ -201,7 +237,6 @@ class Cohort:
             loss.sum().backward()
         if staged:
             torch.autograd.backward(list(prepared.values()), [leaves[k].grad for k in prepared])
-        self.optimizer.step()
 
     def stop(self, reasons: dict[int, str], step: int) -> None:
         """Members at these positions stop at `step`: their final weights are kept aside
@@ -256,13 +291,16 @@ class Cohort:
         `(n,)` or per member `(E, n)`, in cache-sized chunks: what probes read."""
         prepared, n_members = self.model.prepare(), self.n_members
         parts = []
-        for cols in _chunks(rows.shape[-1], n_members):
+        for cols in _chunks(rows.shape[-1], n_members, budget=self._budget()):
             at = rows[..., cols]
             inputs = self.task.inputs[at]
             if at.dim() == 1:
                 inputs = inputs.expand(n_members, *inputs.shape)
-            parts.append(self.model.features(inputs, prepared) if features
-                         else self._outputs(inputs, at, prepared))
+            if features:
+                with self._autocast():
+                    parts.append(self.model.features(inputs, prepared).float())
+            else:
+                parts.append(self._outputs(inputs, at, prepared))
         return torch.cat(parts, dim=1)
 
     @torch.no_grad()
@@ -273,14 +311,15 @@ class Cohort:
         loss = torch.zeros(n_members, self.task.n_examples, device=self.device)
         hit = torch.zeros_like(loss)
         shared = self._shared_rows
-        for cols in _chunks(len(shared), n_members, chunk):
+        for cols in _chunks(len(shared), n_members, chunk, self._budget()):
             rows = shared[cols]
             inputs, labels = self.task.inputs[rows], self.task.labels[rows]
             logits = self._outputs(inputs.expand(n_members, *inputs.shape), rows, prepared)
             loss[:, rows] = self._loss(logits, labels).to(loss.dtype)
             hit[:, rows] = self._hits(logits, labels).to(hit.dtype)
         if self._train_rows is not None:  # (E, n_max); padding columns are other rows: harmless
-            for cols in _chunks(self._train_rows.shape[1], n_members, chunk):
+            for cols in _chunks(self._train_rows.shape[1], n_members, chunk,
+                                self._budget()):
                 rows = self._train_rows[:, cols]
                 labels = self.task.labels[rows]
                 logits = self._outputs(self.task.inputs[rows], rows, prepared)

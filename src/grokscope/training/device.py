@@ -55,3 +55,36 @@ def members_per_cohort(config: ExperimentConfig) -> int:
     per_member = 16 * params + 16 * rows * width * 4
     free, _ = torch.cuda.mem_get_info(device)
     return int(max(1, min(MAX_MEMBERS["cuda"] * 2, free * 0.5 // per_member)))
+
+
+def resolve_backend(name: str, device: torch.device) -> str:
+    """`train.backend: auto` is compile on CUDA (launch-bound small models) and eager on a
+    CPU (compute-bound, where compiling measured slower: docs/benchmarks.md)."""
+    if name != "auto":
+        return name
+    return "compile" if device.type == "cuda" else "eager"
+
+
+def resolve_precision(name: str, device: torch.device) -> str:
+    """`train.precision: auto` is tf32 on CUDA, float32 on a CPU (which has no TF32)."""
+    if name != "auto":
+        return name
+    return "tf32" if device.type == "cuda" else "float32"
+
+
+def resolve_sampler(name: str, device: torch.device) -> str:
+    """`train.sampler: auto` draws mini-batches on the device on CUDA (no per-member loop,
+    no host-to-device copy), on the host on a CPU (the original stream, bit for bit)."""
+    if name != "auto":
+        return name
+    return "device" if device.type == "cuda" else "host"
+
+
+def set_matmul_precision(precision: str, device: torch.device) -> None:
+    """TF32 tensor-core matmuls on CUDA for tf32 and bfloat16 (the part autocast leaves in
+    float32), strict float32 otherwise. A CUDA-only switch: a CPU's matmuls are unchanged."""
+    if device.type != "cuda":
+        return
+    allow = precision in ("tf32", "bfloat16")
+    torch.backends.cuda.matmul.allow_tf32 = allow
+    torch.backends.cudnn.allow_tf32 = allow

@@ -45,7 +45,10 @@ class GrokfastMA:
     O(window), with float drift bounded to one lap.
 
     Its ring position is a Python int (unlike the other links' tensor step), so a compiled
-    update holding it would specialize on that position."""
+    update holding it would specialize on that position: `traceable = False` keeps the
+    update of a chain holding it eager under the compile backend."""
+
+    traceable = False
 
     def __init__(self, window: int, lamb: torch.Tensor, off_until: int = 0) -> None:
         self.window, self.lamb, self.off_until = window, lamb, off_until
