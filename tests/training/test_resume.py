@@ -43,9 +43,11 @@ class Crash(RuntimeError):
     pass
 
 
-@pytest.mark.parametrize("batch_size", [None, 8])
-def test_crash_between_checkpoints_resumes_exactly(tmp_path, tiny_config, monkeypatch, batch_size):
-    config = tiny_config(train={"steps": 90, "checkpoint_every": 30, "batch_size": batch_size})
+@pytest.mark.parametrize("batch_size, sampler", [(None, "host"), (8, "host"), (8, "device")])
+def test_crash_between_checkpoints_resumes_exactly(tmp_path, tiny_config, monkeypatch, batch_size,
+                                                   sampler):
+    config = tiny_config(train={"steps": 90, "checkpoint_every": 30, "batch_size": batch_size,
+                                "sampler": sampler})
     run_experiment(config, tmp_path / "reference", progress=False)
 
     with pytest.raises(Crash):
