@@ -83,3 +83,14 @@ def test_compile_with_cuda_graphs_matches_eager_on_cuda(tiny_config):
         eager.step()
         compiled.step()
     _assert_same(eager, compiled)
+
+
+def test_compiled_chunks_match_the_eager_chunks(tiny_config, monkeypatch):
+    """A batch larger than the chunk budget: the compiled chunk loss, accumulated."""
+    monkeypatch.setattr("grokscope.training.cohort.CHUNK_MEMBER_EXAMPLES", 96)
+    eager, compiled = _pair(tiny_config)
+    assert len(compiled.chunks(compiled._full[0].shape[1])) > 1
+    for _ in range(5):
+        eager.step()
+        compiled.step()
+    _assert_same(eager, compiled)

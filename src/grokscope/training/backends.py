@@ -60,8 +60,9 @@ def traceable(link: Any) -> bool:
 
 
 class CompiledStep:
-    """The loss and the optimizer update under `torch.compile`, one pass over the batch (a
-    compiled graph fuses what the eager chunks keep small). An optimizer chain holding a link
+    """The loss and the optimizer update under `torch.compile`: one pass over the batch where
+    it fits the device's chunk budget (a compiled graph fuses what eager chunks keep small),
+    compiled chunks accumulated as the eager step does where it does not. An optimizer chain holding a link
     that is not traceable (Grokfast-MA's ring position) keeps its update eager.
 
     `compile_seconds` is the wall time of the steps that compiled (the first one, and one
@@ -72,8 +73,9 @@ class CompiledStep:
         cuda = cohort.device.type == "cuda"
         limit = torch._dynamo.config.recompile_limit
         torch._dynamo.config.recompile_limit = max(limit, RECOMPILE_LIMIT)
-        self._loss = torch.compile(self._objective, dynamic=False,
-                                   mode="reduce-overhead" if cuda else None)
+        mode = "reduce-overhead" if cuda else None
+        self._loss = torch.compile(self._objective, dynamic=False, mode=mode)
+        self._chunk_loss = torch.compile(cohort.chunk_loss, dynamic=False, mode=mode)
         chain = cohort.optimizer.transform
         self._update = (torch.compile(self._apply, dynamic=False) if traceable(chain)
                         else self._apply)
@@ -94,7 +96,10 @@ class CompiledStep:
         new = members not in self._compiled_for
         start = time.perf_counter()
         optimizer.zero_grad()
-        self._loss(indices, weights).backward()
+        if len(self.cohort.chunks(indices.shape[1])) == 1:
+            self._loss(indices, weights).backward()
+        else:  # a batch too large for one pass: compiled chunks, accumulated as eager does
+            self.cohort.accumulate_gradients(indices, weights, self._chunk_loss)
         with torch.no_grad():
             optimizer.step_count += 1
             optimizer.step_value += 1

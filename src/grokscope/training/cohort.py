@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
@@ -212,15 +213,31 @@ class Cohort:
         assert drawn is not None  # one of the two is set in __init__
         self.backend.step(*drawn)
 
-    def accumulate_gradients(self, indices: torch.Tensor, weights: torch.Tensor) -> None:
+    def chunks(self, n: int) -> list[slice]:
+        """The column chunks a step cuts `n` batch columns into on this device."""
+        return _chunks(n, self.n_members, budget=self._budget())
+
+    def chunk_loss(self, batch: torch.Tensor, weights: torch.Tensor,
+                   prepared: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The summed weighted loss of rows `(E, b)`: one chunk's share of the objective."""
+        logits = self._outputs(self.task.inputs[batch], batch, prepared)  # (E, b, C)
+        loss = self._loss(logits, self.task.labels[batch]) * weights
+        if self._loss_weight is not None:
+            loss = loss * self._loss_weight
+        return loss.sum()
+
+    def accumulate_gradients(self, indices: torch.Tensor, weights: torch.Tensor,
+                             chunk_loss: Callable[..., torch.Tensor] | None = None) -> None:
         """Gradients of the objective on rows `(E, n)` with loss weights `(E, n)` into the
         parameters' `.grad`.
 
         The objective is the sum of the members' mean losses, so each member's gradient is
         its own. Large batches are processed in cache-sized column chunks whose gradients
-        accumulate: the same gradient, up to float summation order.
+        accumulate: the same gradient, up to float summation order. `chunk_loss` (default
+        `self.chunk_loss`) is what a backend may replace by a compiled one.
         """
-        chunks = _chunks(indices.shape[1], self.n_members, budget=self._budget())
+        chunk_loss = chunk_loss or self.chunk_loss
+        chunks = self.chunks(indices.shape[1])
         prepared = self.model.prepare()  # weight-only tensors: once per step, not per chunk
         staged = len(chunks) > 1 and bool(prepared)
         # With several chunks, backward stops at detached copies of the prepared tensors and
@@ -229,12 +246,7 @@ class Cohort:
             {k: v.detach().requires_grad_() for k, v in prepared.items()} if staged else prepared
         )
         for cols in chunks:
-            batch = indices[:, cols]
-            logits = self._outputs(self.task.inputs[batch], batch, leaves)  # (E, b, C)
-            loss = self._loss(logits, self.task.labels[batch]) * weights[:, cols]
-            if self._loss_weight is not None:
-                loss = loss * self._loss_weight
-            loss.sum().backward()
+            chunk_loss(indices[:, cols], weights[:, cols], leaves).backward()
         if staged:
             torch.autograd.backward(list(prepared.values()), [leaves[k].grad for k in prepared])
 
@@ -279,11 +291,7 @@ class Cohort:
     def objective(self, indices: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         """The training objective on per-member rows `(E, n)` with loss weights `(E, n)`, in
         one differentiable pass (no chunks): what probes differentiate (sharpness)."""
-        logits = self._outputs(self.task.inputs[indices], indices, self.model.prepare())
-        loss = self._loss(logits, self.task.labels[indices]) * weights
-        if self._loss_weight is not None:
-            loss = loss * self._loss_weight
-        return loss.sum()
+        return self.chunk_loss(indices, weights, self.model.prepare())
 
     @torch.no_grad()
     def outputs_at(self, rows: torch.Tensor, features: bool = False) -> torch.Tensor:
