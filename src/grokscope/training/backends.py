@@ -62,8 +62,8 @@ def traceable(link: Any) -> bool:
 class CompiledStep:
     """The loss and the optimizer update under `torch.compile`: one pass over the batch where
     it fits the device's chunk budget (a compiled graph fuses what eager chunks keep small),
-    compiled chunks accumulated as the eager step does where it does not. An optimizer chain holding a link
-    that is not traceable (Grokfast-MA's ring position) keeps its update eager.
+    compiled chunks accumulated as the eager step does where it does not. An optimizer chain
+    holding a link that is not traceable (Grokfast-MA's ring position) keeps its update eager.
 
     `compile_seconds` is the wall time of the steps that compiled (the first one, and one
     per new member count), less a plain step's time: what compiling cost this run."""
