@@ -37,9 +37,9 @@ def test_shapes_and_members_are_independent():
         assert p.grad[0].abs().sum() == 0 and p.grad[2].abs().sum() == 0
 
 
-def test_last_position_fast_path_equals_full_attention():
-    for layer_norm in (False, True):
-        model = CohortTransformer(2, vocab_size=11, n_classes=11, n_layers=2, d_model=16,
+def test_fast_paths_equal_full_attention():
+    for layer_norm, n_layers in ((False, 2), (True, 2), (True, 3), (False, 4)):
+        model = CohortTransformer(2, vocab_size=11, n_classes=11, n_layers=n_layers, d_model=16,
                                   n_heads=4, d_mlp=32, layer_norm=layer_norm)
         model.initialize([3, 4], [1.0, 1.0])
         x = _tokens(2)
@@ -53,6 +53,15 @@ def test_last_position_fast_path_equals_full_attention():
             from grokscope.models.cohort import layer_norm as ln
             full = ln(full, model.ln_f_g, model.ln_f_b)
         torch.testing.assert_close(model.features(x), full, rtol=1e-5, atol=1e-5)
+        full.sum().backward()  # the gradients through the tables are the naive ones too
+        naive = {n: p.grad for n, p in model.named_parameters()}  # None: the unembedding
+        model.zero_grad(set_to_none=True)
+        model.features(x).sum().backward()
+        for name, p in model.named_parameters():
+            if naive[name] is None:
+                assert p.grad is None, name
+            else:
+                torch.testing.assert_close(p.grad, naive[name], rtol=1e-4, atol=1e-5)
 
 
 def test_mlp_sum_combine_is_order_free():
