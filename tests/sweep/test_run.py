@@ -165,3 +165,17 @@ def test_callbacks_are_for_the_local_runner_only():
     with pytest.raises(ConfigError, match="callbacks: only with the local runner"):
         make_runner("ray", callbacks=[object()])
     assert make_runner("local", callbacks=[object()]).callbacks
+
+
+def test_ray_refuses_more_gpus_per_cohort_than_the_cluster_has():
+    from types import SimpleNamespace
+
+    from grokscope.errors import ConfigError
+    from grokscope.sweep.runners import RayRunner
+
+    cpu_only = SimpleNamespace(cluster_resources=lambda: {"CPU": 2.0})
+    two_gpus = SimpleNamespace(cluster_resources=lambda: {"CPU": 16.0, "GPU": 2.0})
+    with pytest.raises(ConfigError, match=r"--num-gpus 1: the Ray cluster has 0 GPU\(s\)"):
+        RayRunner(num_gpus=1)._check_gpus(cpu_only)
+    RayRunner(num_gpus=1)._check_gpus(two_gpus)  # one cohort per GPU: accepted
+    RayRunner(num_gpus=0)._check_gpus(cpu_only)

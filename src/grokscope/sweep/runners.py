@@ -91,6 +91,7 @@ class RayRunner:
             ray.init(address=self.address, include_dashboard=False, log_to_driver=False,
                      configure_logging=False)
         try:
+            self._check_gpus(ray)
             task = ray.remote(num_cpus=self.num_cpus, num_gpus=self.num_gpus,
                               max_retries=self.max_retries)(train_cohort)
             pending = {task.remote(job): job for job in jobs}
@@ -109,6 +110,18 @@ class RayRunner:
         finally:
             if started:
                 ray.shutdown()
+
+
+    def _check_gpus(self, ray: Any) -> None:
+        """Tasks asking for more GPUs than the cluster has would wait forever: refused. With
+        `num_gpus` 1, a local cluster over a machine's GPUs trains one cohort per GPU (Ray
+        sets each worker's CUDA_VISIBLE_DEVICES, so `train.device: auto` is its own GPU)."""
+        if self.num_gpus <= 0:
+            return
+        have = ray.cluster_resources().get("GPU", 0)
+        if have < self.num_gpus:
+            raise ConfigError(f"--num-gpus {self.num_gpus:g}: the Ray cluster has {have:g} "
+                              "GPU(s) (allowed: 0, or at most the cluster's GPUs per cohort)")
 
 
 def _reason(error: Exception) -> str:
