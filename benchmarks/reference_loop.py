@@ -98,6 +98,8 @@ def main() -> None:
     parser.add_argument("--max-steps", type=int, default=100_000)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--json", default=None, help="also write the results here")
+    parser.add_argument("--eval-train", action="store_true",
+                        help="also evaluate the whole train set (as a grokscope log does)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes: checks it runs")
     args = parser.parse_args()
     if args.quick:
@@ -122,6 +124,8 @@ def main() -> None:
 
     @torch.no_grad()
     def val_accuracy() -> float:
+        if args.eval_train:  # train accuracy over the whole train set, not the last batch
+            float((model(x_train).argmax(-1) == y_train).float().mean())
         return float((model(x_val).argmax(-1) == y_val).float().mean())
 
     with FlopCounterMode(display=False) as counter:
@@ -135,6 +139,7 @@ def main() -> None:
     result = {"device": str(device), "threads": torch.get_num_threads(),
               "torch": torch.__version__, "p": args.p, "batch_size": args.batch_size,
               "d_model": args.d_model, "layers": args.layers, "eval_every": args.eval_every,
+              "eval_train": args.eval_train,
               "flops_per_step": flops, "gemm_flops_per_s": peak}
     if args.to_accuracy is not None:
         _sync(device)
@@ -165,7 +170,9 @@ def main() -> None:
                       gemm_share=flops / seconds / peak)
     print(f"device: {device}, {torch.get_num_threads()} threads, torch {torch.__version__}; "
           f"x/y mod {args.p}, {args.fraction:.0%} train, batch {args.batch_size}, "
-          f"{args.layers}-layer d{args.d_model}, evaluation every {args.eval_every} steps")
+          f"{args.layers}-layer d{args.d_model}, evaluation of the "
+          f"{'train and validation sets' if args.eval_train else 'validation set'} every "
+          f"{args.eval_every} steps")
     print(f"FLOPs per step (evaluation amortized): {flops / 1e9:.3f} GFLOP; "
           f"fp32 GEMM rate of this machine: {peak / 1e9:.1f} GFLOP/s")
     if "steps_per_s" in result:

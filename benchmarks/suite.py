@@ -281,9 +281,11 @@ def main() -> None:
     print("GEMM rate: " + ", ".join(f"{k} {v / 1e9:.1f} GFLOP/s" for k, v in rates.items()))
     peak = rates.get("tf32", rates["fp32"])  # what `precision: auto` runs at
 
-    ref = suite.run("reference", {"recipe": "peer"},
-                    lambda: reference(device, args, "--steps", str(preset["reference_steps"]),
-                                      "--eval-every", str(args.log_every)))
+    steps = ["--steps", str(preset["reference_steps"]), "--eval-every", str(args.log_every)]
+    ref = suite.run("reference", {"recipe": "peer", "evaluates": "validation"},
+                    lambda: reference(device, args, *steps))
+    ref_both = suite.run("reference", {"recipe": "peer", "evaluates": "train+validation"},
+                         lambda: reference(device, args, *steps, "--eval-train"))
     peer = recipe("peer", args.quick)
     peer_flops = flops_per_member_step(peer, device, args.log_every)
     for backend in preset["peer_backends"]:
@@ -293,8 +295,9 @@ def main() -> None:
                                                                     args))
             if row and "error" not in row:
                 _shares(row, peer_flops, peak)
-                if ref and "error" not in ref:
-                    row["vs_reference"] = row["member_steps_per_s"] / ref["steps_per_s"]
+                for key, base in (("vs_reference", ref), ("vs_reference_both", ref_both)):
+                    if base and "error" not in base:
+                        row[key] = row["member_steps_per_s"] / base["steps_per_s"]
     for model in preset["models"]:
         for batch in preset["batches"]:
             config = scenario_config(models[model], batch, p)
@@ -363,7 +366,8 @@ def write(out: Path, meta: dict[str, Any], results: dict[str, list[dict[str, Any
 COLUMNS = {  # section: (column title, key, format)
     "peer": [("E", "members", "d"), ("backend", "backend", "s"), ("ms/step",
              "seconds_per_step", "ms"), ("member-steps/s", "member_steps_per_s", ".1f"),
-             ("× reference", "vs_reference", ".2f"), ("GFLOP/member-step",
+             ("× reference", "vs_reference", ".2f"), ("× reference (train+val eval)",
+             "vs_reference_both", ".2f"), ("GFLOP/member-step",
              "gflop_per_member_step", ".3f"), ("GFLOP/s", "achieved_gflop_per_s", ".1f"),
              ("GEMM share", "gemm_share", ".1%"), ("compile s", "compile_seconds", ".1f")],
     "throughput": [("model", "model", "s"), ("batch", "batch", "s"), ("E", "members", "d"),
@@ -394,8 +398,10 @@ def markdown(meta: dict[str, Any], results: dict[str, list[dict[str, Any]]]) -> 
              f"{meta['threads']} threads, {meta['date']}; GEMM rate (2048^3 matmul): {rates}; "
              f"evaluation of all examples every {meta['log_every']} steps; suite wall time "
              f"{meta['seconds']:.0f} s."]
+    lines.append("")
     for row in results.get("reference", []):
-        lines.append("\nReference loop (peer recipe, one model, plain PyTorch): " + (
+        lines.append(f"Reference loop (peer recipe, one model, plain PyTorch, evaluating the "
+                     f"{row['evaluates']} set{'s' if '+' in row['evaluates'] else ''}): " + (
             row["error"] if "error" in row else
             f"{row['seconds_per_step'] * 1e3:.2f} ms/step, {row['steps_per_s']:.1f} steps/s, "
             f"{row['flops_per_step'] / 1e9:.3f} GFLOP/step, {row['gemm_share']:.1%} of the "

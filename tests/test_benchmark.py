@@ -99,7 +99,8 @@ def test_suite_quick_writes_every_section_with_shares_and_errors_per_row(tmp_pat
         assert "error" not in row, row
         assert 0 < row["gemm_share"] < 1 and row["gflop_per_member_step"] > 0
     assert [r["compile_seconds"] > 0 for r in rows] == [r["backend"] == "compile" for r in rows]
-    assert results["peer"][0]["vs_reference"] > 0
+    assert results["peer"][0]["vs_reference"] > 0 and results["peer"][0]["vs_reference_both"] > 0
+    assert [r["evaluates"] for r in results["reference"]] == ["validation", "train+validation"]
     table = (tmp_path / "results.md").read_text()
     assert "| E | backend | ms/step | member-steps/s | × reference" in table
     assert "Time until every seed reaches 99% validation" in table
