@@ -256,7 +256,7 @@ def main() -> None:
     device = resolve_device(args.device)
     preset = dict(PRESETS[args.preset or ("gpu" if device.type == "cuda" else "cpu")])
     if args.quick:
-        preset.update(members=[2], backends=["eager", "compile"], batches=[None],
+        preset.update(members=[2], backends=["eager"], batches=[None, 16],
                       models=["mlp"], peer_members=[2], peer_backends=["eager"], seeds=[2],
                       recipes=["peer"], target=0.05, repeats=1, reference_steps=20,
                       to99_seconds=3.0, quickstart=False)
