@@ -57,7 +57,7 @@ from grokscope.training.device import resolve_device, set_matmul_precision
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
-from reference_loop import gemm_rate  # noqa: E402  (a sibling script)
+from reference_loop import _sync, gemm_rate  # noqa: E402  (a sibling script)
 
 MODELS = {
     "mlp": {"name": "mlp", "embed_dim": 128, "width": 256, "depth": 1},
@@ -81,11 +81,6 @@ PRESETS: dict[str, dict[str, Any]] = {
             "target": 3.0, "repeats": 3, "reference_steps": 60, "to99_seconds": 600.0,
             "quickstart": True},
 }
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def recipe(name: str, quick: bool) -> dict[str, Any]:
