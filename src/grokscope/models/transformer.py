@@ -84,10 +84,11 @@ class Block(CohortModule):
                 for name in ("q", "k", "v")}
 
     def token_qkv(
-        self, index: torch.Tensor, rows: dict[str, torch.Tensor], last_only: bool
+        self, index: torch.Tensor, rows: dict[str, torch.Tensor], queries: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """q, k, v gathered from token_tables at `index` `(E, N, T)` = position * V + token."""
-        q = embed(index[..., -1] if last_only else index, rows["q"])
+        """k, v gathered from token_tables at `index` `(E, N, T)` = position * V + token, and
+        q at `queries` (the positions the block returns: `(E, N)` or `(E, N, S)`)."""
+        q = embed(queries, rows["q"])
         k, v = embed(index, rows["k"]), embed(index, rows["v"])
         return self._heads(q), self._heads(k), self._heads(v)
 
@@ -213,11 +214,11 @@ class CohortTransformer(CohortModule):
         first = blocks[0]
         if len(blocks) == 1:  # one block, at the last position; keys over all T
             x = embed(index[..., -1], rows["x"])
-            x = first(x, True, qkv=first.token_qkv(index, rows, last_only=True))
+            x = first(x, True, qkv=first.token_qkv(index, rows, index[..., -1]))
         else:  # positions 1..T-1 per example; the first comes from the tables
             later = index[..., 1:]
-            q, k, v = first.token_qkv(index, rows, last_only=False)
-            x = first(embed(later, rows["x"]), False, qkv=(q[:, :, 1:], k, v))
+            qkv = first.token_qkv(index, rows, later)
+            x = first(embed(later, rows["x"]), False, qkv=qkv)
             head = tokens[..., :1]  # the first position's token: its row in the V-row tables
             for i, block in enumerate(blocks[1:], start=1):
                 prefix = (block._heads(embed(head, rows[f"k0_{i}"])),
