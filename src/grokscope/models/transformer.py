@@ -189,12 +189,12 @@ class CohortTransformer(CohortModule):
         """Weight-only tables, once per step: the first block's input and q, k, v for every
         (position, token), `(E, T*V, d)`; with two or more layers also, per later block i,
         the first position's keys and values for every token (`k0_i`, `v0_i`: `(E, V, d)`)."""
-        n_members, vocab, d = self.embed.shape
+        n_members, _, d = self.embed.shape
         table = self.embed.unsqueeze(1) + self.pos.unsqueeze(2)  # (E, T, V, d): every input
-        rows = {"x": table.reshape(n_members, -1, d), **self.stack[0].token_tables(table)}
         blocks = self.stack
+        rows = {"x": table.reshape(n_members, -1, d), **blocks[0].token_tables(table)}
         if len(blocks) > 1:  # the first position's residual: a function of its token
-            x = blocks[0]._mlp(table[:, 0] + linear(rows["v"][:, :vocab], blocks[0].w_o))
+            x = blocks[0].first_position(table[:, 0], last=False)["x"]
             for i, block in enumerate(blocks[1:], start=1):
                 first = block.first_position(x, last=i == len(blocks) - 1)
                 rows[f"k0_{i}"], rows[f"v0_{i}"] = first["k"], first["v"]

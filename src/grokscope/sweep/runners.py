@@ -111,7 +111,6 @@ class RayRunner:
             if started:
                 ray.shutdown()
 
-
     def _check_gpus(self, ray: Any) -> None:
         """Tasks asking for more GPUs than the cluster has would wait forever: refused. With
         `num_gpus` 1, a local cluster over a machine's GPUs trains one cohort per GPU (Ray
