@@ -26,6 +26,7 @@ from grokscope.training.cohort import Cohort
 MODELS = {
     "mlp": {"name": "mlp", "embed_dim": 8, "width": 16, "depth": 2},
     "transformer": {"name": "transformer", "d_model": 16, "n_heads": 2, "d_mlp": 32},
+    "linear": {"name": "linear"},
 }
 # tasks whose smallest build takes seconds (a ResNet, 10^4 Gaussian samples): tested in
 # tests/tasks, and left out of the smoke walk
@@ -105,6 +106,8 @@ def test_a_task_and_a_probe_from_an_installed_plugin_train_end_to_end(tmp_path):
 
 
 PROBE_TASK = {"task": {"name": "modular", "p": 7, "op": "a+b"}, "split": {"fraction": 0.5}}
+# the linear student reads features only: its probes run on the teacher-student task
+PROBE_TASKS = {"linear": TASKS.get("teacher_student").example}
 
 
 @pytest.mark.parametrize("model", sorted(MODELS))
@@ -116,7 +119,8 @@ def test_every_registered_probe_runs_on_every_model_it_serves(probe, model):
 
     config = parse_config(merge({
         "model": MODELS[model], "optim": {"lr": 1e-2}, "cohort": {"members": 2},
-        "train": {"device": "cpu", "steps": 10}, "probes": [{"name": probe}]}, PROBE_TASK))
+        "train": {"device": "cpu", "steps": 10}, "probes": [{"name": probe}]},
+        PROBE_TASKS.get(model, PROBE_TASK)))
     cohort = Cohort(config)
     try:
         probes = ProbeCallback(cohort).probes

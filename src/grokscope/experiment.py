@@ -16,6 +16,7 @@ import torch
 from grokscope.config import ExperimentConfig, dump_config, identity, parse_config
 from grokscope.config.describe import describe
 from grokscope.detection import DETECTOR_VERSION, detect
+from grokscope.detection.double_descent import descent_shape
 from grokscope.detection.stopping import StoppingCallback
 from grokscope.errors import ConfigError
 from grokscope.exports import ExportCallback, default_dir, export_run
@@ -159,11 +160,13 @@ def finalize(store: RunStore, config: ExperimentConfig, cohort: Cohort | None = 
         measured = {name: values[index] for name, values in shift.items()}
         spikes = spike_summary(c["steps"], c["train_loss"], found.alpha1,
                                config.detect.spike_factor, config.detect.spike_min_loss)
+        shape = descent_shape(c["steps"], c["test_loss"], config.detect.descent_depth)
         losses = {f"final_{split}_loss": float(c[f"{split}_loss"][-1]) if len(c["steps"])
                   else None for split in ("train", "test")}
         last = int(c["steps"][-1]) if len(c["steps"]) else None
         rows.append({"member": index, **spec.as_dict(), **found.as_dict(), **losses,
-                     **measured, **spikes, "last_step": last, **stops.get(index, _NOT_STOPPED)})
+                     **measured, **spikes, **shape.as_dict(), "last_step": last,
+                     **stops.get(index, _NOT_STOPPED)})
     events = {
         "finished": True,
         "steps": config.train.steps,

@@ -315,6 +315,8 @@ class TrainConfig(Strict):
     # per-member; None: full batch
     batch_size: Annotated[int, Field(ge=1)] | list[Annotated[int, Field(ge=1)]] | None = None
     log_every: Annotated[int, Field(ge=1)] = 10
+    # also evaluate at K log-spaced steps per decade (1, 2, 3, 4, 5, 6, 8, 10, 13, ...)
+    log_per_decade: Annotated[int, Field(ge=1)] | None = None
     checkpoint_every: Annotated[int, Field(ge=1)] = 1000
     device: Annotated[str, Field(pattern=r"^(auto|cpu|cuda(:\d+)?)$")] = "auto"  # or cuda:N
     loss: str = "cross_entropy"  # a registered loss (grokscope.config.components.LOSSES)
@@ -374,6 +376,8 @@ class DetectConfig(Strict):
     # loss spikes (slingshots, Thilak et al. 2022): train loss above factor x its running min
     spike_factor: Annotated[float, Field(gt=1)] = 10.0
     spike_min_loss: Annotated[float, Field(ge=0)] = 1e-3  # ignore jumps that stay below this
+    # epoch-wise double descent of the test loss: the relative rise and fall that count
+    descent_depth: Annotated[float, Field(gt=0, lt=1)] = 0.05
 
 
 class ExperimentConfig(Strict):
@@ -622,3 +626,7 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Experim
 def dump_config(config: ExperimentConfig) -> str:
     """The fully resolved config as YAML: re-runnable on its own."""
     return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
+
+
+# The double-descent family registers itself at the task, split and model seams.
+from grokscope.config import teacher_student as _teacher_student  # noqa: E402, F401

@@ -44,8 +44,8 @@ from grokscope.config import DetectConfig
 
 # Bump when detect() returns something different for the same curves: finished runs whose
 # events.json carries an older version are re-detected when read (v2: lim T_R is the median;
-# v3: `diverged` when a loss is not finite).
-DETECTOR_VERSION = 3
+# v3: `diverged` when a loss is not finite; v4: the double-descent shape, dd_*).
+DETECTOR_VERSION = 4
 
 VERDICTS = ("grokked", "generalized-without-delay", "memorized-only", "collapsed", "not-fitted",
             "diverged")

@@ -77,7 +77,11 @@ def _groups(cohort: Cohort, spec: GroupProbe, evaluation: Callable) -> Values:
 
 
 def _default_groups(cohort: Cohort) -> list[str]:
-    return [name for name in cohort.task.groups if name != "in_test"]
+    """Every group but the data's layout (`in_test`, and what a task lists under
+    `meta["layout_groups"]`, e.g. the teacher-student blocks): those only say which rows a
+    member may see, so a per-group accuracy over them is empty (NaN) or trivial."""
+    layout = {"in_test", *cohort.task.meta.get("layout_groups", ())}
+    return [name for name in cohort.task.groups if name not in layout]
 
 
 def _embedding(cohort: Cohort) -> torch.Tensor:
@@ -182,6 +186,9 @@ def _check_groups(cohort: Cohort, spec: GroupProbe, where: str) -> None:
     if unknown:
         raise ConfigError(f"{where}.groups: unknown group(s) {unknown} for task "
                           f"'{cohort.task.name}' (allowed: {', '.join(_default_groups(cohort))})")
+    if not spec.groups and not _default_groups(cohort):
+        raise ConfigError(f"{where}.name: 'groups' has nothing to group: task "
+                          f"'{cohort.task.name}' has no groups beyond its data layout")
 
 
 def _check_representation(cohort: Cohort, spec: ProbeSpec, where: str) -> None:

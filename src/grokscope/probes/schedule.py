@@ -6,15 +6,7 @@ generalization thousands later, so a log schedule resolves both at a fixed cost 
 
 from __future__ import annotations
 
-
-def log_steps(last: int, per_decade: int) -> set[int]:
-    """Steps 0, 1, ... rounded from 10^(i / per_decade), plus `last`: distinct, ascending."""
-    out = {0, last}
-    i = 0
-    while (step := round(10 ** (i / per_decade))) <= last:
-        out.add(step)
-        i += 1
-    return out
+from grokscope.training.loop import log_steps  # the log spacing of train.log_per_decade too
 
 
 class Schedule:

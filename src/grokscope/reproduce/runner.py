@@ -178,7 +178,8 @@ def write_shift_figure(results: list[ReproductionResult], path: Path) -> Path | 
 
 
 EVENT_KEYS = ("verdict", "alpha0", "alpha1", "delay", "delta_S", "delta_T", "support",
-              "final_train_acc", "final_test_acc", "shift_tv", "shift_mmd")
+              "final_train_acc", "final_test_acc", "shift_tv", "shift_mmd", "dd_shape",
+              "dd_first_min_step", "dd_first_min", "dd_peak_step", "dd_peak", "dd_second_step")
 LOSS_SPLITS = ("train", "test")
 
 

@@ -8,7 +8,7 @@ parts written after it, so no logged row is lost or repeated.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -33,7 +33,7 @@ def train(cohort: Cohort, store: RunStore, callbacks: Sequence[Callback] = (),
     sink = MetricSink(drain_every, on_host=lambda step, values: calls.on_host(step, values))
     calls.items = [sink, DivergenceGuard(), *callbacks]
     calls.on_start(Loop(cohort, store, start, sink, calls.items))
-    step = start
+    step, logged = start, is_logged(cfg)
     for step in range(start, cfg.steps + 1):
         if not cohort.ids:  # every member has stopped: the run is over
             break
@@ -45,7 +45,7 @@ def train(cohort: Cohort, store: RunStore, callbacks: Sequence[Callback] = (),
                     done.append(cohort.evaluate())
                 return done[0]
 
-            if step % cfg.log_every == 0 or step == cfg.steps:
+            if logged(step):
                 evaluate()  # before the probes: they reuse this step's evaluation
             calls.on_step(step, evaluate)
             if done:
@@ -70,6 +70,23 @@ def train(cohort: Cohort, store: RunStore, callbacks: Sequence[Callback] = (),
         cohort.step()
     calls.on_end(step)
     return start
+
+
+def log_steps(last: int, per_decade: int) -> set[int]:
+    """Steps 0, 1, ... rounded from 10^(i / per_decade), plus `last`: distinct, ascending."""
+    out = {0, last}
+    i = 0
+    while (step := round(10 ** (i / per_decade))) <= last:
+        out.add(step)
+        i += 1
+    return out
+
+
+def is_logged(cfg: Any) -> Callable[[int], bool]:
+    """Whether a step is evaluated: every `log_every` steps, the last one, and with
+    `log_per_decade` also log-spaced steps (double descent and grokking read on log-x)."""
+    spaced = log_steps(cfg.steps, cfg.log_per_decade) if cfg.log_per_decade else set()
+    return lambda step: step % cfg.log_every == 0 or step == cfg.steps or step in spaced
 
 
 def _checkpoint(cohort: Cohort, step: int) -> dict[str, Any]:

@@ -37,6 +37,7 @@ _PER_MEMBER = {
     "split.fraction": lambda c: getattr(c.split, "fraction", None),
     "split.n_train": lambda c: getattr(c.split, "n_train", None),
     "split.f": lambda c: getattr(c.split, "f", None),
+    "split.kappa": lambda c: getattr(c.split, "kappa", None),  # teacher_student split
     "train.batch_size": lambda c: c.train.batch_size,
     "optim.lr": lambda c: c.optim.lr,
     "optim.weight_decay": lambda c: c.optim.weight_decay,
