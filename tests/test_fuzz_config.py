@@ -59,7 +59,7 @@ set_strings = st.one_of(
 raw_texts = st.one_of(st.text(max_size=60), st.binary(max_size=60).map(
     lambda b: b.decode("latin-1")))
 
-FUZZ = settings(max_examples=2000, deadline=None, database=None,
+FUZZ = settings(max_examples=800, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow])
 _DIR = Path(tempfile.mkdtemp(prefix="grokscope-fuzz-"))
 

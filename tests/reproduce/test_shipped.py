@@ -102,3 +102,15 @@ def test_the_one_cohort_example_parses_with_a_link_per_member():
 
     c = load_config(REPO_EXPERIMENTS / "acceleration" / "one_cohort.yaml")
     assert [t.members for t in c.optim.transforms] == [[1], [2], [3], [4]]
+
+
+def test_pezeshki2022_recipe_is_one_cohort_with_its_controls():
+    configs, members = _configs("pezeshki2022")
+    assert len(configs) == 1 and len(members) == 15  # 5 draws x 3 kappas, one cohort
+    c = configs[0]
+    assert (c.task.n_train, c.task.dim, c.task.fast_dims, c.task.test_size) == (130, 100, 70, 1000)
+    assert c.task.kappa == [1, 100, 100000] and c.task.draws == 5 and c.task.step_normalized
+    assert sorted(set(c.split.kappa)) == [1, 100, 100000]
+    assert (c.model.name, c.model.init, c.model.bias) == ("linear", "zeros", False)
+    assert (c.optim.name, _one(c.optim.lr), _one(c.optim.weight_decay)) == ("sgd", 1.0, 0.0)
+    assert c.train.batch_size is None and c.train.loss == "mse"  # full-batch GD on the MSE

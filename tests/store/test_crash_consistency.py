@@ -97,7 +97,8 @@ def test_kill_after_consolidating_before_removing_parts_duplicates_nothing(trace
     assert_same_run(path, reference)
 
 
-SWEEP_BASE = merge(TINY, {"train": {"steps": 20, "checkpoint_every": 10}})
+# one checkpoint per cohort: the run test above covers the kills between checkpoints
+SWEEP_BASE = merge(TINY, {"train": {"steps": 20, "checkpoint_every": 20}})
 
 
 def _sweep_spec(tmp_path):

@@ -16,7 +16,7 @@ MEMBERS = {"cohort": {"members": 3, "seed": [5, 6, 7]},
 
 
 def _pair(tiny_config, device="cpu", **extra):
-    config = merge(merge(MEMBERS, TINY_TRANSFORMER), extra)
+    config = merge(MEMBERS, extra)
     eager = Cohort(tiny_config(**merge(config, {"train": {"backend": "eager",
                                                           "device": device}})))
     compiled = Cohort(tiny_config(**merge(config, {"train": {"backend": "compile",

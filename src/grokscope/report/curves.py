@@ -24,7 +24,8 @@ def plot_curves(table: pa.Table, events: list[dict], path: Path, title: str = ""
     n_members = len(events)
     colors = plt.cm.tab10(np.arange(n_members) % 10)
     alpha = 1.0 if n_members <= 10 else 0.35
-    fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(12, 4.5), constrained_layout=True)
+    fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(12, 4.5))
+    fig.subplots_adjust(left=0.06, right=0.99, bottom=0.12, top=0.84 if title else 0.91, wspace=0.18)
     for member, ev in enumerate(events):
         c = {k: np.where(np.isfinite(v), v, np.nan) if k != "steps" else v  # a diverged
              for k, v in curves(table, member).items()}  # member: its finite part only

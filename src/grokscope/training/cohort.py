@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import torch
 
 from grokscope.config import ExperimentConfig
+from grokscope.config.components import loss_function
 from grokscope.errors import ConfigError
 from grokscope.models import build_model
 from grokscope.models.cohort import CohortModule
@@ -92,6 +93,7 @@ class Cohort:
             raise ConfigError(f"train.loss: task '{task.name}' is a regression; allowed: mse, "
                               f"got {config.train.loss!r}")
         self.task: TaskData = task.to(self.device)
+        self._loss_fn = loss_function(config.train.loss)  # once: never looked up in a trace
         self.masks = self.splits.train.to(self.device)  # (E, N) True = train
         self.test_masks = self.splits.test.to(self.device)  # (E, N) True = test
         self.subsets = {k: v.to(self.device) for k, v in self.splits.subsets.items()}  # (N,)
@@ -200,8 +202,7 @@ class Cohort:
         return CohortOptimizer(params, OPTIMIZERS[optim.name](column, optim, transforms))
 
     def _loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        train = self.config.train
-        return per_example_loss(logits, labels, train.loss, train.loss_dtype)
+        return per_example_loss(logits, labels, self._loss_fn, self.config.train.loss_dtype)
 
     def _hits(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return correct(logits, labels, self.task.tolerance)

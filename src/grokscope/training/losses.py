@@ -6,6 +6,8 @@ Precision is a recorded setting, not an accident: float32 softmax can collapse (
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 
@@ -15,9 +17,14 @@ DTYPES = {"float16": torch.float16, "float32": torch.float32, "float64": torch.f
 
 
 def per_example_loss(
-    logits: torch.Tensor, labels: torch.Tensor, kind: str = "cross_entropy", dtype: str = "float32"
+    logits: torch.Tensor, labels: torch.Tensor,
+    kind: str | Callable[..., torch.Tensor] = "cross_entropy", dtype: str = "float32"
 ) -> torch.Tensor:
     """logits `(E, n, C)`, labels `(E, n)` or `(n,)` -> loss `(E, n)`.
+
+    `kind` is a registered loss name or the function itself: a compiled step passes the
+    function, resolved once, since a registry lookup inside the traced region breaks the graph
+    (the lookup imports a module) into pieces that each compile.
 
     `mse` is Omnigrok's (Liu et al. 2023) squared error to one-hot targets, averaged over the
     classes as nn.MSELoss does; for float labels (a regression, C = 1) the squared error to
@@ -27,7 +34,7 @@ def per_example_loss(
     labels = labels.expand(logits.shape[:-1])
     if labels.is_floating_point():
         return (logits[..., 0] - labels).pow(2)
-    return loss_function(kind)(logits, labels)
+    return (kind if callable(kind) else loss_function(kind))(logits, labels)
 
 
 def _cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
