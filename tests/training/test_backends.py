@@ -6,7 +6,7 @@ device; the CUDA path runs where CUDA exists and is skipped with the reason else
 import pytest
 import torch
 
-from conftest import TINY_TRANSFORMER, merge
+from conftest import merge
 from grokscope.training.backends import CompiledStep, EagerStep, traceable
 from grokscope.training.cohort import Cohort
 from grokscope.training.optim import GrokfastMA, Masked, chain
