@@ -31,6 +31,14 @@ class CohortLinear(CohortModule):
         """The inputs themselves: a linear model has no hidden representation."""
         return inputs
 
+    def input_layer(self, inputs: torch.Tensor) -> torch.Tensor:
+        return inputs
+
+    def from_input_layer(self, h: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Outputs and the (empty) list of hidden pre-activations: a linear map has no
+        neurons, so its local complexity is 0."""
+        return self.forward(h), []
+
     def forward(self, inputs: torch.Tensor,
                 prepared: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
         """Outputs `(E, N, C)` of features `(E, N, D)`."""

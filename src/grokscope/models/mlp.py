@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 from grokscope.models.cohort import (
     ACTIVATIONS,
@@ -28,6 +29,12 @@ class CohortMLP(CohortModule):
     units and a linear readout. Linear layers use PyTorch's default
     U(-1/sqrt(fan_in), 1/sqrt(fan_in)) init.
     """
+
+    embed: torch.Tensor  # (E, V, d), token tasks without one_hot
+    w0: torch.Tensor  # (E, d_in, width)
+    b0: torch.Tensor  # (E, width)
+    w_out: torch.Tensor  # (E, width, C)
+    b_out: torch.Tensor  # (E, C)
 
     def __init__(
         self,
@@ -104,6 +111,28 @@ class CohortMLP(CohortModule):
         tables = (prepared or self.prepare())["first"]
         h = embed(index, tables).sum(-2)  # (E, N, width)
         return h + self.b0.unsqueeze(1) if self.use_bias else h
+
+    def input_layer(self, inputs: torch.Tensor) -> torch.Tensor:
+        """What the first hidden layer reads `(E, N, D0)`: the combined token embeddings (or
+        one-hot tokens), or the features. Probes of the input space (local complexity,
+        centroid alignment) perturb or differentiate this, then call `from_input_layer`."""
+        if not self.tokens:
+            return inputs
+        if self.combine == "one_hot":
+            slots = torch.arange(inputs.shape[-1], device=inputs.device) * int(self.vocab_size)
+            return F.one_hot(inputs + slots, self.w0.shape[1]).sum(-2).to(self.w0.dtype)
+        vectors = embed(inputs, self.embed)  # (E, N, T, d)
+        return vectors.flatten(-2) if self.combine == "concat" else vectors.sum(-2)
+
+    def from_input_layer(self, h: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Outputs `(E, N, C)` of an input-layer tensor, and every hidden layer's
+        pre-activation `(E, N, width)`: the same function as `forward` (tested)."""
+        pre = []
+        for layer in range(self.depth):
+            b = getattr(self, f"b{layer}") if self.use_bias else None
+            pre.append(linear(h, getattr(self, f"w{layer}"), b))
+            h = self.act(pre[-1])
+        return linear(h, self.w_out, self.b_out if self.use_bias else None), pre
 
     def forward(
         self, tokens: torch.Tensor, prepared: dict[str, torch.Tensor] | None = None

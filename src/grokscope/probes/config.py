@@ -107,6 +107,36 @@ class ShiftProbe(ProbeSpec):
     COSTLY: ClassVar[bool] = True
 
 
+class NeuronFourierProbe(ProbeSpec):
+    """Fourier IPR and Gini of each neuron's input weights over the p tokens (Gromov 2023;
+    Doshi et al. 2024): how sparse, neuron by neuron, the learned frequencies are."""
+
+    name: Literal["neuron_fourier"] = "neuron_fourier"
+    power: Annotated[int, Field(ge=1)] = 2  # r of IPR = sum (a / |a|_2)^(2r)
+
+
+class LocalComplexityProbe(ProbeSpec):
+    """Local complexity (Humayun et al. 2024): how many neurons change sign within a small
+    neighbourhood of each input, i.e. how many linear-region boundaries pass nearby."""
+
+    name: Literal["local_complexity"] = "local_complexity"
+    points: Annotated[int, Field(ge=2)] = 50  # vertices x +- r u_i of the neighbourhood
+    radius: Annotated[float, Field(gt=0)] = 0.01  # r, relative to the mean input norm
+    max_examples: Annotated[int, Field(ge=1)] = 256  # per member, a fixed subset
+    split: Literal["test", "train"] = "test"
+    seed: Seed = 0
+    COSTLY: ClassVar[bool] = True
+
+
+class CentroidAlignmentProbe(ProbeSpec):
+    """Centroid alignment (GrokAlign, Humayun et al. 2025): mean cosine between each input
+    and the gradient of the summed outputs at it."""
+
+    name: Literal["centroid_alignment"] = "centroid_alignment"
+    max_examples: Annotated[int, Field(ge=1)] = 1024
+    split: Literal["test", "train"] = "test"
+
+
 @dataclass(frozen=True)
 class ProbeEntry:
     """A registered probe: its settings class, its measurement and its pre-flight check,
@@ -170,15 +200,29 @@ _BUILTIN: list[tuple[type[ProbeSpec], str, str | None]] = [
      "tickets)", None),
     (ShiftProbe, "MMD^2 between each member's train and test representations", None),
 ]
+# compression and complexity measures (grokscope.probes.compression)
+_COMPRESSION: list[tuple[type[ProbeSpec], str, str]] = [
+    (NeuronFourierProbe, "Fourier IPR and Gini of each neuron's input weights over the p "
+     "tokens (Gromov 2023; Doshi et al. 2024)", "check_neuron_fourier"),
+    (LocalComplexityProbe, "neurons whose pre-activation changes sign near each input "
+     "(local complexity, Humayun et al. 2024)", "check_input_space"),
+    (CentroidAlignmentProbe, "cosine between each input and the gradient of the summed "
+     "outputs (centroid alignment, GrokAlign 2025)", "check_input_space"),
+]
 for _config, _description, _check in _BUILTIN:
     _name = _config.model_fields["name"].default
     register_probe(_name, _description, f"{_M}:_{_name}",
                    f"{_M}:{_check}" if _check else None)(_config)
+_C = "grokscope.probes.compression"
+for _config, _description, _check in _COMPRESSION:
+    _name = _config.model_fields["name"].default
+    register_probe(_name, _description, f"{_C}:{_name}_probe", f"{_C}:{_check}")(_config)
 
 
 ProbeConfig = Annotated[
     WeightNormProbe | GroupProbe | FourierProbe | CircuitProbe | SharpnessProbe
-    | RepresentationProbe | NumericsProbe | PruningProbe | ShiftProbe,
+    | RepresentationProbe | NumericsProbe | PruningProbe | ShiftProbe | NeuronFourierProbe
+    | LocalComplexityProbe | CentroidAlignmentProbe,
     Field(discriminator="name")]  # rebuilt from the registry when a probe is registered
 PROBE_CONFIGS: dict[str, type[ProbeSpec]] = {
     name: PROBES.get(name).config for name in PROBES.in_order()}
