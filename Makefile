@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.grokscope-installed
 
-.PHONY: demo test browser bench bench-gpu lint clean reproduce-quick reproduce-classic-quick reproduce-acceleration-quick stopping-corpus
+.PHONY: demo test browser bench bench-gpu lint clean compression-lead reproduce-quick reproduce-classic-quick reproduce-acceleration-quick stopping-corpus
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,13 @@ stopping-corpus: $(STAMP)
 	for s in $(STOPPING_SWEEPS); do $(BIN)/grokscope sweep experiments/stopping/$$s.yaml --no-progress || exit 1; done
 	$(BIN)/python benchmarks/stopping.py --build $(addprefix runs/sweeps/stopping_,$(STOPPING_SWEEPS))
 	$(BIN)/python benchmarks/stopping.py
+
+# The compression probes against test accuracy (docs/probes.md): three runs, then the lead of
+# each probe over test accuracy per grokked member (about 6 min on one core here).
+COMPRESSION := quickstart modular_mlp carvalho_d1
+compression-lead: $(STAMP)
+	for r in $(COMPRESSION); do $(BIN)/grokscope run experiments/compression/$$r.yaml --out runs/compression/$$r --no-progress || exit 1; done
+	$(BIN)/python benchmarks/compression_lead.py $(addprefix runs/compression/,$(COMPRESSION)) --figure docs/figures/compression_lead.png
 
 demo: $(STAMP)
 	$(BIN)/grokscope run experiments/quickstart.yaml

@@ -130,3 +130,20 @@ def test_suite_records_a_failed_measurement_and_skips_past_its_budget():
     assert suite.run("throughput", {"members": 16}, lambda: {"x": 1.0}) is None
     assert suite.skipped == ["throughput: members=16"]
     assert [r["members"] for r in suite.results["throughput"]] == [1024, 1]
+
+
+def test_compression_lead_half_step_is_the_first_step_past_half_the_change():
+    import importlib.util
+
+    import numpy as np
+
+    spec = importlib.util.spec_from_file_location(
+        "lead", SCRIPT.with_name("compression_lead.py"))
+    lead = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(lead)
+    steps = np.arange(0, 100, 10)
+    rising = np.array([0, 0, 0.1, 0.2, 0.4, 0.6, 0.9, 1.0, 1.0, 1.0])
+    assert lead.half_step(steps, rising, start=0) == 50  # 0.6 is the first value >= 0.5
+    assert lead.half_step(steps, 1 - rising, start=0) == 50  # falling: the same rule
+    assert lead.half_step(steps, rising, start=40) == 60  # from 0.4 to 1.0: half is 0.7
+    assert lead.half_step(steps, np.ones(10), start=0) is None  # no change
