@@ -2,7 +2,7 @@
 
 For every probe scalar of a finished run and every member the detector judged `grokked`,
 this finds the first step after memorization (alpha0) at which the series has covered half of
-its change from alpha0 to the end of training. It does the same for test accuracy. The lead
+the way from its value at alpha0 to its most extreme value after it. It does the same for test accuracy. The lead
 is t_half(test accuracy) - t_half(probe): positive when the probe moves first. It reads runs
 only, so the numbers are those of the run directories it is given.
 
@@ -31,13 +31,17 @@ PROBES = ("neuron_fourier/ipr", "neuron_fourier/gini", "local_complexity/test",
 
 
 def half_step(steps: np.ndarray, values: np.ndarray, start: int) -> int | None:
-    """The first step >= start where `values` has covered half of its change from `start`
-    to the last step (None when it does not change)."""
+    """The first step >= start where `values` has covered half of the way from its value at
+    `start` to its most extreme value after it (a series that peaks and comes back is read
+    at its rise, not at where it ends); None when it does not change."""
     keep = (steps >= start) & np.isfinite(values)
     s, v = steps[keep], values[keep]
-    if len(v) < 2 or v[-1] == v[0]:
+    if len(v) < 2:
         return None
-    covered = (v - v[0]) / (v[-1] - v[0])
+    extreme = v[np.argmax(np.abs(v - v[0]))]
+    if extreme == v[0]:
+        return None
+    covered = (v - v[0]) / (extreme - v[0])
     return int(s[np.argmax(covered >= 0.5)])
 
 
@@ -63,21 +67,24 @@ def leads(run: Path) -> list[dict[str, Any]]:
                 "lead": None if probe_half is None or acc_half is None
                 else acc_half - probe_half,
                 "at_alpha0": float(matrix[start, member]), "final": float(matrix[-1, member]),
+                "extreme": float(matrix[np.argmax(np.abs(matrix[start:, member]
+                                                         - matrix[start, member])) + start,
+                                        member]),
             })
     return rows
 
 
 def summarize(rows: list[dict[str, Any]]) -> None:
     print(f"{'run':26s} {'probe':26s} {'members':>7s} {'lead median':>11s} {'range':>13s}"
-          f" {'moves first':>11s}  alpha0 value -> final")
+          f" {'moves first':>11s}  alpha0 value -> most extreme -> final (medians)")
     for key in dict.fromkeys((r["run"], r["probe"]) for r in rows):
         group = [r for r in rows if (r["run"], r["probe"]) == key]
         values = [r["lead"] for r in group if r["lead"] is not None]
         first = sum(v > 0 for v in values)
         span = f"{min(values)}..{max(values)}" if values else "-"
         median = f"{statistics.median(values):g}" if values else "-"
-        change = f"{statistics.median(r['at_alpha0'] for r in group):.3g} -> " \
-                 f"{statistics.median(r['final'] for r in group):.3g}"
+        change = " -> ".join(f"{statistics.median(r[k] for r in group):.3g}"
+                             for k in ("at_alpha0", "extreme", "final"))
         print(f"{key[0]:26s} {key[1]:26s} {len(group):7d} {median:>11s} {span:>13s}"
               f" {first:>5d} of {len(values):<3d}  {change}")
 

@@ -23,6 +23,7 @@ import time
 import torch
 
 from grokscope.config import load_config
+from grokscope.config.describe import describe
 from grokscope.probes.callback import ProbeCallback
 from grokscope.probes.measure import PROBES, ProbeSet
 from grokscope.store import RunStore
@@ -80,11 +81,13 @@ def main() -> int:
     step_s = (step_s + _median_seconds(cohort.evaluate, args.repeats)) / log_every
     steps = config.train.steps
     print(f"device cpu, {torch.get_num_threads()} threads; config {args.config} "
-          f"({config.task.name} p={config.task.p}, {config.model.name}, "
+          f"({describe(config)}, "
           f"{cohort.n_members} members, {steps} steps); median of {args.repeats} repeats")
     print(f"training step (update + 1/{log_every} of an evaluation): {step_s * 1e3:.2f} ms")
-    print(f"\n{'probe':<15}{'schedule':<32}{'calls':>6}{'ms/call':>10}{'share of training':>19}")
     probe_set = ProbeSet(config.probes, cohort)
+    width = max([len("probe"), *(len(spec.name) for spec, _ in probe_set.entries)]) + 2
+    print(f"\n{'probe':<{width}}{'schedule':<32}{'calls':>6}{'ms/call':>10}"
+          f"{'share of training':>19}")
     cheap_share = 0.0
     evaluation = cohort.evaluate()
     for spec, schedule in probe_set.entries:
@@ -93,7 +96,7 @@ def main() -> int:
         share = schedule.count() * call / (steps * step_s)
         if spec.name in CHEAP:
             cheap_share += share
-        print(f"{spec.name:<15}{schedule!r:<32}{schedule.count():>6}{call * 1e3:>10.2f}"
+        print(f"{spec.name:<{width}}{schedule!r:<32}{schedule.count():>6}{call * 1e3:>10.2f}"
               f"{share:>18.1%}")
     print(f"cheap probes ({', '.join(CHEAP)}) together: {cheap_share:.1%} of training "
           f"(budget {BUDGET:.0%})")

@@ -147,3 +147,5 @@ def test_compression_lead_half_step_is_the_first_step_past_half_the_change():
     assert lead.half_step(steps, 1 - rising, start=0) == 50  # falling: the same rule
     assert lead.half_step(steps, rising, start=40) == 60  # from 0.4 to 1.0: half is 0.7
     assert lead.half_step(steps, np.ones(10), start=0) is None  # no change
+    peaked = np.array([0, 0.2, 0.6, 1.0, 0.8, 0.4, 0.2, 0.2, 0.2, 0.2])
+    assert lead.half_step(steps, peaked, start=0) == 20  # read at its rise, not its end
