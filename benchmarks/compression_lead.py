@@ -2,9 +2,9 @@
 
 For every probe scalar of a finished run and every member the detector judged `grokked`,
 this finds the first step after memorization (alpha0) at which the series has covered half of
-the way from its value at alpha0 to its most extreme value after it. It does the same for test accuracy. The lead
-is t_half(test accuracy) - t_half(probe): positive when the probe moves first. It reads runs
-only, so the numbers are those of the run directories it is given.
+the way from its value at alpha0 to its most extreme value after it, and the same for test
+accuracy. The lead is t_half(test accuracy) - t_half(probe): positive when the probe moves
+first. It reads runs only, so the numbers are those of the run directories it is given.
 
     python benchmarks/compression_lead.py runs/compression/quickstart \
         runs/compression/modular_mlp runs/compression/carvalho_d1 \
