@@ -138,7 +138,7 @@ def test_every_registered_probe_runs_on_every_model_it_serves(probe, model):
 def test_the_docs_name_every_registered_entry():
     """The config and probe docs stay in step with the registries: a registered task, model,
     split, loss, transform or probe that the docs do not name fails here."""
-    from grokscope.config.components import LOSSES, SPLITS
+    from grokscope.config.components import LOSSES, ORDERINGS, SPLITS
     from grokscope.config.components import MODELS as REGISTERED_MODELS
     from grokscope.config.transforms import TRANSFORMS
 
@@ -152,7 +152,8 @@ def test_the_docs_name_every_registered_entry():
     missing = [f"{registry.what} {name}"
                for registry, text in [(TASKS, config), (REGISTERED_MODELS, config),
                                       (SPLITS, config), (LOSSES, config),
-                                      (TRANSFORMS, config), (PROBES, probes)]
+                                      (TRANSFORMS, config), (PROBES, probes),
+                                          (ORDERINGS, config)]
                for name in registry.in_order()
                if grokscopes(registry.get(name)) and f"`{name}`" not in text]
     assert missing == []

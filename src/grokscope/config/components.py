@@ -19,6 +19,9 @@ SPLITS: Registry[TaskEntry] = Registry("split")
 # step backends: name -> "module:Class" (or a class) built as `Class(cohort)`; see
 # grokscope.training.backends. `train.backend: auto` picks `compile` on CUDA, `eager` on CPU.
 BACKENDS: Registry[str | Callable[..., Any]] = Registry("backend")
+# example orderings of a mini-batch stream: name -> "module:function" (or a callable)
+# `(ids, task, generator, seed) -> ids in this epoch's order`; see grokscope.training.orderings
+ORDERINGS: Registry[str | Callable[..., Any]] = Registry("ordering")
 
 
 def _register(registry: Registry[TaskEntry], name: str, description: str,
@@ -49,6 +52,22 @@ def register_loss(name: str, description: str,
     """A per-example loss `(logits (E, n, C), integer labels (E, n)) -> (E, n)`, chosen with
     `train.loss: name` (computed in `train.loss_dtype`)."""
     LOSSES.register(name, description)(loss)
+
+
+def register_ordering(name: str, description: str,
+                      order: str | Callable[..., Any]) -> None:
+    """An example ordering of the mini-batch stream, chosen per member with `train.order`:
+    `order(ids, task, generator, seed)` returns the member's train ids in the order of one
+    epoch, called once per epoch (the stream cuts it into batches)."""
+    ORDERINGS.register(name, description)(order)
+
+
+def ordering_function(name: str) -> Callable[..., Any]:
+    entry = ORDERINGS.get(name, where="train.order")
+    if callable(entry):
+        return entry
+    module, function = entry.split(":")
+    return getattr(import_module(module), function)  # type: ignore[no-any-return]
 
 
 def register_backend(name: str, description: str,
@@ -86,3 +105,15 @@ register_backend("eager", "plain PyTorch: the step in cache-sized chunks, the op
 register_backend("compile", "torch.compile of the loss (forward and backward) and of the "
                  "optimizer update; CUDA graphs on a GPU (the CUDA default)",
                  "grokscope.training.backends:CompiledStep")
+
+_O = "grokscope.training.orderings"
+register_ordering("reshuffle", "a new random permutation every epoch (the default; the stream "
+                  "as before orderings existed, bit for bit)", f"{_O}:reshuffle")
+register_ordering("fixed", "one random permutation, drawn once from the member's seed, "
+                  "repeated every epoch", f"{_O}:fixed")
+register_ordering("sorted_target", "sorted by label (then by index), every epoch",
+                  f"{_O}:by_target")
+register_ordering("stride", "sorted by (a mod floor(sqrt(p)), a), then b (LeDoux 2026's order); "
+                  "tasks with operands a, b", f"{_O}:stride")
+register_ordering("easy_first", "small operands first: sorted by a + b (then a), every epoch; "
+                  "tasks with operands a, b", f"{_O}:easy_first")

@@ -25,6 +25,7 @@ from grokscope.config import paths
 from grokscope.config.components import BACKENDS as BACKEND_REGISTRY
 from grokscope.config.components import LOSSES as LOSS_REGISTRY
 from grokscope.config.components import MODELS as MODEL_REGISTRY
+from grokscope.config.components import ORDERINGS as ORDERING_REGISTRY
 from grokscope.config.components import SPLITS as SPLIT_REGISTRY
 from grokscope.config.components import register_model, register_split
 from grokscope.config.exports import ExportSpec, parse_export
@@ -334,6 +335,9 @@ class TrainConfig(Strict):
     # no per-member Python loop and no copy: a different, equally seeded stream); auto:
     # device on CUDA, host on CPU
     sampler: Literal["auto", "host", "device"] = "auto"
+    # per-member: the order of the examples in each epoch of a mini-batch stream (a
+    # registered ordering, grokscope.config.components.ORDERINGS); mini-batches only
+    order: str | list[str] = "reshuffle"
 
     @field_validator("loss")
     @classmethod
@@ -344,6 +348,13 @@ class TrainConfig(Strict):
     @classmethod
     def _registered_backend(cls, value: str) -> str:
         return _one_of(value, ["auto", *BACKEND_REGISTRY.in_order()])
+
+    @field_validator("order")
+    @classmethod
+    def _registered_order(cls, value: str | list[str]) -> str | list[str]:
+        for name in value if isinstance(value, list) else [value]:
+            _one_of(name, ORDERING_REGISTRY.in_order())
+        return value
 
 
 def _one_of(value: str, names: list[str]) -> str:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from grokscope.errors import ConfigError
+from grokscope.tasks.base import TaskData
+from grokscope.training.orderings import reshuffle
 
 
 def full_batch(masks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -32,8 +36,13 @@ class MemberBatchStream:
     batches are padded to the largest with weight-0 columns.
     """
 
-    def __init__(self, masks: torch.Tensor, batch_size: int | list[int], seeds: list[int]) -> None:
+    def __init__(self, masks: torch.Tensor, batch_size: int | list[int], seeds: list[int],
+                 orders: list[Callable[..., torch.Tensor]] | None = None,
+                 task: TaskData | None = None) -> None:
+        """`orders`: each member's ordering (grokscope.training.orderings), called once per
+        epoch with `task`; None: reshuffle every epoch."""
         self.train_ids = [m.nonzero().squeeze(1).cpu() for m in masks]
+        self.orders, self.task, self.seeds = orders or [reshuffle] * len(seeds), task, seeds
         sizes = batch_size if isinstance(batch_size, list) else [batch_size] * len(seeds)
         for member, (size, ids) in enumerate(zip(sizes, self.train_ids, strict=True)):
             if size > len(ids):
@@ -53,9 +62,9 @@ class MemberBatchStream:
     def _take(self, member: int) -> torch.Tensor:
         buffer, size = self.buffers[member], self.sizes[member]
         while len(buffer) < size:
-            ids = self.train_ids[member]
-            perm = torch.randperm(len(ids), generator=self.generators[member])
-            buffer = torch.cat([buffer, ids[perm]])
+            epoch = self.orders[member](self.train_ids[member], self.task,
+                                        self.generators[member], self.seeds[member])
+            buffer = torch.cat([buffer, epoch])
         self.buffers[member] = buffer[size:]
         taken = buffer[:size]
         pad = max(self.sizes) - size  # weight-0 columns: repeat the first index
@@ -69,13 +78,17 @@ class MemberBatchStream:
     def select(self, keep: list[int]) -> None:
         """Keep members `keep` (positions): each keeps its own stream and state."""
         self.train_ids = [self.train_ids[k] for k in keep]
+        self.orders = [self.orders[k] for k in keep]
+        self.seeds = [self.seeds[k] for k in keep]
         self.sizes = [self.sizes[k] for k in keep]
         self.generators = [self.generators[k] for k in keep]
         self.buffers = [self.buffers[k] for k in keep]
         self.weights = self.weights[keep][:, :max(self.sizes)].contiguous()
 
     def state_dict(self) -> dict:
-        return {"generators": [g.get_state() for g in self.generators], "buffers": self.buffers}
+        # a copy: `_take` replaces the list's entries as the stream moves on
+        return {"generators": [g.get_state() for g in self.generators],
+                "buffers": [b.clone() for b in self.buffers]}
 
     def load_state_dict(self, state: dict) -> None:
         for g, s in zip(self.generators, state["generators"], strict=True):

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
 from grokscope.config import ExperimentConfig
-from grokscope.config.components import loss_function
+from grokscope.config.components import loss_function, ordering_function
 from grokscope.errors import ConfigError
 from grokscope.models import build_model
 from grokscope.models.cohort import CohortModule
@@ -106,12 +107,17 @@ class Cohort:
         self._set_output_scaling(config.model.center, [s.output_scale for s in m])
         self.optimizer = self._build_optimizer()
         batches = [s.batch_size for s in m]
+        ordered = sorted({s.order for s in m} - {"reshuffle"})
+        if ordered and all(b is None for b in batches):
+            raise ConfigError(f"train.order: {ordered} orders mini-batches; full-batch training "
+                              "(train.batch_size: null) sees every example at every step, so "
+                              "the order cannot matter; set train.batch_size")
         if any(b is None for b in batches) and any(b is not None for b in batches):
             raise ConfigError("train.batch_size: mixes null (full batch) and sizes; allowed: "
                               "all null, or a size for every member")
         sizes = [b for b in batches if b is not None]
         self.sampler = resolve_sampler(train.sampler, self.device)
-        self.stream = SAMPLERS[self.sampler](self.masks, sizes, seeds) if sizes else None
+        self.stream = self._stream(sizes, seeds, [s.order for s in m]) if sizes else None
         self._full = None if sizes else full_batch(self.masks)
         self._plan_evaluation()
         # the live members' ids in the full cohort (position k of every tensor is member
@@ -200,6 +206,17 @@ class Cohort:
                 raise ConfigError(f"optim.transforms.{k - offset}.{exc}") from None
         params = list(self.model.parameters())
         return CohortOptimizer(params, OPTIMIZERS[optim.name](column, optim, transforms))
+
+    def _stream(self, sizes: list[int], seeds: list[int], orders: list[str]) -> Any:
+        """The mini-batch stream; example orderings other than `reshuffle` run on the host
+        sampler (the device sampler draws counter-hash permutations only)."""
+        if set(orders) == {"reshuffle"}:
+            return SAMPLERS[self.sampler](self.masks, sizes, seeds)
+        if self.sampler != "host":
+            raise ConfigError(f"train.order: {sorted(set(orders) - {'reshuffle'})} need "
+                              "train.sampler: host (the device sampler only reshuffles)")
+        return SAMPLERS["host"](self.masks, sizes, seeds,
+                                [ordering_function(o) for o in orders], self.task)
 
     def _loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return per_example_loss(logits, labels, self._loss_fn, self.config.train.loss_dtype)

@@ -25,6 +25,7 @@ class MemberSpec:
     beta2: float
     init_scale: float
     output_scale: float = 1.0
+    order: str = "reshuffle"  # example ordering of the mini-batch stream
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -39,6 +40,7 @@ _PER_MEMBER = {
     "split.f": lambda c: getattr(c.split, "f", None),
     "split.kappa": lambda c: getattr(c.split, "kappa", None),  # teacher_student split
     "train.batch_size": lambda c: c.train.batch_size,
+    "train.order": lambda c: c.train.order,
     "optim.lr": lambda c: c.optim.lr,
     "optim.weight_decay": lambda c: c.optim.weight_decay,
     "optim.betas": lambda c: c.optim.betas,
@@ -100,8 +102,10 @@ def resolve_members(config: ExperimentConfig) -> list[MemberSpec]:
             beta2=float(betas[1]),
             init_scale=float(scale),
             output_scale=float(out_scale),
+            order=str(order),
         )
-        for seed, split_seed, fraction, n_train, f, batch, lr, wd, betas, scale, out_scale in zip(
+        for (seed, split_seed, fraction, n_train, f, batch, lr, wd, betas, scale, out_scale,
+             order) in zip(
             seeds,
             split_seeds,
             per_member("split.fraction"),
@@ -113,6 +117,7 @@ def resolve_members(config: ExperimentConfig) -> list[MemberSpec]:
             per_member("optim.betas"),
             per_member("model.init_scale"),
             per_member("model.output_scale"),
+            per_member("train.order"),
             strict=True,
         )
     ]
