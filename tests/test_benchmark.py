@@ -149,3 +149,19 @@ def test_compression_lead_half_step_is_the_first_step_past_half_the_change():
     assert lead.half_step(steps, np.ones(10), start=0) is None  # no change
     peaked = np.array([0, 0.2, 0.6, 1.0, 0.8, 0.4, 0.2, 0.2, 0.2, 0.2])
     assert lead.half_step(steps, peaked, start=0) == 20  # read at its rise, not its end
+
+
+def test_ordering_statistics_separate_shifted_groups_and_not_equal_ones():
+    import importlib.util
+
+    import numpy as np
+
+    spec = importlib.util.spec_from_file_location("ordering", SCRIPT.with_name("ordering.py"))
+    ordering = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ordering)
+    a = np.array([900.0, 950, 1000, 1050, 1100, 1150, 1200, 1250])
+    diff, low, high = ordering.median_difference(a + 1000, a)
+    assert diff == 1000 and low > 0 and high > 0  # the interval excludes 0
+    assert ordering.permutation_p(a + 1000, a) < 0.01  # 8 vs 8 fully separated: p ~ 1/6435
+    assert ordering.median_difference(a, a)[0] == 0
+    assert ordering.permutation_p(a, a.copy()) == 1.0
