@@ -128,3 +128,13 @@ def test_an_unknown_order_names_the_registered_ones():
     with pytest.raises(ConfigError, match=r"train\.order: must be 'reshuffle', 'fixed', "
                                           r"'sorted_target', 'stride' or 'easy_first', got"):
         parse_config(merge(BASE, {"train": {"order": ["fixed", "random_walk"]}}))
+
+
+def test_the_new_train_keys_at_their_defaults_keep_an_old_runs_id():
+    from grokscope.config.identity import _id_view, run_id
+
+    config = parse_config(BASE)
+    train = _id_view(config)["train"]
+    assert "order" not in train and "log_per_decade" not in train  # as stored before them
+    assert run_id(config) != run_id(parse_config(merge(BASE, {"train": {"order": "fixed"}})))
+    assert run_id(config) != run_id(parse_config(merge(BASE, {"train": {"log_per_decade": 5}})))

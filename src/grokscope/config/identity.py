@@ -26,7 +26,8 @@ LOCATION_KEYS = ("name", "out_dir", "export")
 # finds it finished) after an upgrade.
 ADDED_KEYS: dict[str, object] = {"optim.transforms": [], "task.nonzero_b": False,
                                   "stopping": [], "train.backend": "auto",
-                                  "train.precision": "auto", "train.sampler": "auto"}
+                                  "train.precision": "auto", "train.sampler": "auto",
+                                  "train.order": "reshuffle", "train.log_per_decade": None}
 
 
 def is_analysis_key(key: str) -> bool:
