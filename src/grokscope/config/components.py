@@ -62,12 +62,18 @@ def register_ordering(name: str, description: str,
     ORDERINGS.register(name, description)(order)
 
 
-def ordering_function(name: str) -> Callable[..., Any]:
-    entry = ORDERINGS.get(name, where="train.order")
+def _resolved(registry: Registry[str | Callable[..., Any]], name: str,
+              where: str) -> Callable[..., Any]:
+    """A registered callable, or the one its `"module:attribute"` path names (imported now)."""
+    entry = registry.get(name, where=where)
     if callable(entry):
         return entry
-    module, function = entry.split(":")
-    return getattr(import_module(module), function)  # type: ignore[no-any-return]
+    module, attribute = entry.split(":")
+    return getattr(import_module(module), attribute)  # type: ignore[no-any-return]
+
+
+def ordering_function(name: str) -> Callable[..., Any]:
+    return _resolved(ORDERINGS, name, "train.order")
 
 
 def register_backend(name: str, description: str,
@@ -78,19 +84,11 @@ def register_backend(name: str, description: str,
 
 
 def backend_class(name: str) -> Callable[..., Any]:
-    entry = BACKENDS.get(name, where="train.backend")
-    if callable(entry):
-        return entry
-    module, attribute = entry.split(":")
-    return getattr(import_module(module), attribute)  # type: ignore[no-any-return]
+    return _resolved(BACKENDS, name, "train.backend")
 
 
 def loss_function(name: str) -> Callable[..., Any]:
-    entry = LOSSES.get(name, where="train.loss")
-    if callable(entry):
-        return entry
-    module, function = entry.split(":")
-    return getattr(import_module(module), function)
+    return _resolved(LOSSES, name, "train.loss")
 
 
 register_loss("cross_entropy", "softmax cross-entropy", "grokscope.training.losses:_cross_entropy")
