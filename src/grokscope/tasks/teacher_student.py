@@ -102,10 +102,10 @@ def split(config: TeacherStudentSplitConfig, task: TaskData, split_seeds: Sequen
     """Train: the member's block's train rows; test: its test rows."""
     from grokscope.tasks import Splits  # the Splits record lives with the split registry
 
+    blocks = member_blocks(config, task, split_seeds)
     block, in_test = task.groups["block"], task.groups["in_test"].bool()
-    own = torch.stack([block == b for b in member_blocks(config, task, split_seeds)])
-    return Splits(own & ~in_test, own & in_test, {}, {"blocks": member_blocks(
-        config, task, split_seeds)})
+    own = torch.stack([block == b for b in blocks])
+    return Splits(own & ~in_test, own & in_test, {}, {"blocks": blocks})
 
 
 def closed_form_test_mse(x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor,
