@@ -119,9 +119,9 @@ def test_an_ordered_stream_resumes_where_it_stopped():
       "split": {"name": "pool", "n_train": 30}, "train": {"order": "stride"}},
      r"train\.order: 'stride' orders by the operands a, b; task 'sparse_parity' has none"),
 ])
-def test_orders_that_cannot_apply_are_one_line_errors(override, message):
+def test_orders_that_cannot_apply_are_one_line_errors_before_training(override, message):
     with pytest.raises(ConfigError, match=message):
-        Cohort(parse_config(merge(BASE, override))).stream.next()
+        Cohort(parse_config(merge(BASE, override)))  # when the cohort is built
 
 
 def test_an_unknown_order_names_the_registered_ones():

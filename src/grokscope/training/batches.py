@@ -43,6 +43,9 @@ class MemberBatchStream:
         epoch with `task`; None: reshuffle every epoch."""
         self.train_ids = [m.nonzero().squeeze(1).cpu() for m in masks]
         self.orders, self.task, self.seeds = orders or [reshuffle] * len(seeds), task, seeds
+        for order, ids, seed in zip(self.orders, self.train_ids, seeds, strict=True):
+            if order is not reshuffle:  # refused now, not at the first batch: a throwaway
+                order(ids, task, torch.Generator(), seed)  # generator, the stream unchanged
         sizes = batch_size if isinstance(batch_size, list) else [batch_size] * len(seeds)
         for member, (size, ids) in enumerate(zip(sizes, self.train_ids, strict=True)):
             if size > len(ids):
