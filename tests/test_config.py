@@ -76,3 +76,20 @@ def test_cli_prints_one_line_and_exits_2(tmp_path):
     assert out.returncode == 2
     assert out.stderr.strip() == "error: config error: optim.lr: must be greater than 0, got -1"
     assert "Traceback" not in out.stderr + out.stdout
+
+
+def test_carvalho_recipe_keys_at_their_defaults_keep_an_old_runs_id():
+    """`model.init_scale_biases` and `task.standardize` came after runs were stored: at their
+    defaults they stay out of the id, so those runs are still found; set, they change it."""
+    from grokscope.config import parse_config
+    from grokscope.config.identity import _id_view, run_id
+
+    base = {"task": {"name": "equidistant"}, "model": {"name": "mlp", "init_scale": 8},
+            "split": {"name": "subclass_shift", "n_train": 100, "f": 0.2},
+            "train": {"steps": 10, "device": "cpu"}}
+    config = parse_config(base)
+    view = _id_view(config)
+    assert "init_scale_biases" not in view["model"] and "standardize" not in view["task"]
+    unscaled = parse_config({**base, "model": {**base["model"], "init_scale_biases": False}})
+    standardized = parse_config({**base, "task": {**base["task"], "standardize": True}})
+    assert len({run_id(config), run_id(unscaled), run_id(standardized)}) == 3

@@ -26,6 +26,27 @@ def test_init_scale_multiplies_every_parameter():
         torch.testing.assert_close(p[1], 8 * p[0])
 
 
+def test_init_scale_can_leave_the_biases_unscaled():
+    a = CohortMLP(2, vocab_size=None, n_classes=4, width=8, depth=2, n_features=5)
+    a.initialize([1, 1], [1.0, 8.0], scale_biases=False)
+    biases = {"b0", "b1", "b_out"}
+    for name, p in a.named_parameters():
+        expected = p[0] if name in biases else 8 * p[0]
+        torch.testing.assert_close(p[1], expected, msg=name)
+    b = CohortMLP(1, vocab_size=None, n_classes=4, width=8, depth=2, n_features=5)
+    b.initialize([1], [8.0])  # the same draws: only the biases differ
+    for name, p in a.named_parameters():
+        assert torch.equal(p[1], getattr(b, name)[0]) != (name in biases), name
+
+
+def test_unscaled_biases_without_biases_is_refused():
+    import pytest
+
+    from grokscope.config import MLPConfig
+    with pytest.raises(ValueError, match="model.init_scale_biases: false .* model.bias is false"):
+        MLPConfig(bias=False, init_scale_biases=False)
+
+
 def test_shapes_and_members_are_independent():
     model = CohortMLP(3, vocab_size=11, n_classes=11, embed_dim=8, width=16, depth=2)
     model.initialize([0, 1, 2], [1.0] * 3)

@@ -60,6 +60,21 @@ def test_a_grown_grid_trains_only_the_new_runs(tmp_path):
     assert len(plan.finished) == 16 and sum(len(c.runs) for c in plan.cohorts) == 8
 
 
+def test_a_zip_sweep_renamed_as_recipes_reuses_its_runs_and_names_them(tmp_path, monkeypatch):
+    zipped = _spec(tmp_path, grid={"split.fraction": [0.3]},
+                   zip={"model.width": [16, 32], "optim.lr": [1e-2, 3e-2]})
+    run_sweep(zipped, tmp_path / "out", max_members=32, progress=False)
+    named = _spec(tmp_path, grid={"split.fraction": [0.3]},
+                  recipes={"narrow": {"model.width": 16, "optim.lr": 1e-2},
+                           "wide": {"model.width": 32, "optim.lr": 3e-2}})
+    calls = []
+    monkeypatch.setattr("grokscope.sweep.runners.train_cohort", lambda job: calls.append(job))
+    plan, table = run_sweep(named, tmp_path / "out", max_members=32, progress=False)
+    assert calls == [] and len(plan.finished) == 4  # the same runs: nothing trains again
+    assert sorted(table["recipe"]) == ["narrow", "narrow", "wide", "wide"]
+    assert "model.width" not in table.columns
+
+
 class Crash(RuntimeError):
     pass
 

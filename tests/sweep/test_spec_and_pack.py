@@ -47,6 +47,36 @@ def test_zip_lengths_and_bad_values_fail_with_their_key():
         expand_runs(SweepSpec(grid={"split.fraction": [0.5, 1.5]}), BASE)
 
 
+def test_recipes_are_one_axis_of_named_overrides():
+    spec = SweepSpec(recipes={"base": {}, "adam_l2": {"optim.name": "adam"},
+                              "deep_mse": {"model.depth": 2, "train.loss": "mse"}},
+                     grid={"split.fraction": [0.3, 0.6]}, seeds=2)
+    runs = expand_runs(spec, BASE)
+    assert len(runs) == 3 * 2 * 2
+    assert [dict(r.values)["recipe"] for r in runs[::4]] == ["base", "adam_l2", "deep_mse"]
+    by_recipe = {dict(r.values)["recipe"]: r.config for r in runs}
+    assert by_recipe["base"].optim.name == "adamw" and by_recipe["adam_l2"].optim.name == "adam"
+    assert by_recipe["deep_mse"].model.depth == 2 and by_recipe["deep_mse"].train.loss == "mse"
+    assert by_recipe["adam_l2"].model.depth == 1  # a recipe changes only its own keys
+    assert "optim.name" not in dict(runs[4].values)  # the table shows the name, not the keys
+
+
+@pytest.mark.parametrize(("recipes", "grid", "message"), [
+    ({"a": {"optim.lr": 0.1}}, {"optim.lr": [1e-3]}, "optim.lr is swept in both"),
+    ({"a": {"cohort.seed": 3}}, {}, "recipes.a.cohort.seed: the sweep sets this key"),
+    ({"a": {"recipe": "b"}}, {}, "recipes.a.recipe: `recipe` names"),
+    ({"a": {"model.depth": 0}}, {}, r"at recipe=a: .*model.depth"),
+])
+def test_bad_recipes_fail_with_the_recipe_and_key(tmp_path, recipes, grid, message):
+    import yaml
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump({"config": BASE, "recipes": recipes, "grid": grid}))
+    from grokscope.sweep.spec import load_sweep_spec
+    with pytest.raises(ConfigError, match=message):
+        spec, base = load_sweep_spec(path)
+        expand_runs(spec, base)
+
+
 def test_run_ids_are_stable_across_processes_and_ignore_the_name():
     spec = SweepSpec(name="a", grid={"optim.lr": [1e-3, 1e-2]}, seeds=2)
     ids = [r.id for r in expand_runs(spec, BASE)]

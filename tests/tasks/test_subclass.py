@@ -99,6 +99,19 @@ def test_generator_is_deterministic_and_seeded():
     assert torch.equal(a.inputs, b.inputs) and not torch.equal(a.inputs, c.inputs)
 
 
+def test_standardize_z_scores_by_the_train_pool_for_pool_and_test_alike():
+    small = {"name": "equidistant", "pool_size": 800, "test_size": 400}
+    raw = build_task(SubclassTaskConfig(**small)).inputs.double()
+    task = build_task(SubclassTaskConfig(**small, standardize=True))
+    pool = task.groups["in_test"] == 0
+    np.testing.assert_allclose(task.inputs[pool].double().mean(0), 0, atol=1e-5)
+    np.testing.assert_allclose(task.inputs[pool].double().std(0, unbiased=False), 1, atol=1e-5)
+    mean, std = raw[pool].mean(0), raw[pool].std(0, unbiased=False)
+    torch.testing.assert_close(task.inputs.double(), (raw - mean) / std, atol=1e-5, rtol=0)
+    assert not torch.allclose(task.inputs[~pool].double().mean(0), torch.zeros(117).double(),
+                              atol=1e-3)  # the test set is mapped, not re-fitted
+
+
 def test_pool_larger_than_its_side_of_the_split_is_a_config_error():
     with pytest.raises(ConfigError, match="pool_size 100000 gives 12500 per subclass"):
         build_task(SubclassTaskConfig(name="equidistant", pool_size=100_000))

@@ -27,7 +27,8 @@ LOCATION_KEYS = ("name", "out_dir", "export")
 ADDED_KEYS: dict[str, object] = {"optim.transforms": [], "task.nonzero_b": False,
                                   "stopping": [], "train.backend": "auto",
                                   "train.precision": "auto", "train.sampler": "auto",
-                                  "train.order": "reshuffle", "train.log_per_decade": None}
+                                  "train.order": "reshuffle", "train.log_per_decade": None,
+                                  "model.init_scale_biases": True, "task.standardize": False}
 
 
 def is_analysis_key(key: str) -> bool:

@@ -72,6 +72,9 @@ class SubclassTaskConfig(Strict):
     pool_fraction: Fraction = 0.6
     pool_size: Annotated[int, Field(ge=1)] = 20_000
     test_size: Annotated[int, Field(ge=1)] = 10_000
+    # z-score every feature by the train pool's mean and std (one map for all members and
+    # the test set); the paper does not say whether it normalizes its inputs
+    standardize: bool = False
 
 
 class MnistSubclassTaskConfig(Strict):
@@ -243,8 +246,16 @@ class MLPConfig(Strict):
     combine: Literal["concat", "sum", "one_hot"] = "concat"  # one_hot: no embedding
     bias: bool = True
     init_scale: PositiveFloat | list[PositiveFloat] = 1.0  # per-member (Omnigrok's alpha)
+    init_scale_biases: bool = True  # init_scale multiplies the biases too (False: weights only)
     output_scale: PositiveFloat | list[PositiveFloat] = 1.0  # per-member (lazy-training alpha)
     center: bool = False  # subtract each member's initial output (Chizat et al. 2019)
+
+    @model_validator(mode="after")
+    def _biases_to_leave(self) -> MLPConfig:
+        if not self.init_scale_biases and not self.bias:
+            raise ValueError("model.init_scale_biases: false leaves the biases unscaled, but "
+                             "model.bias is false (there are none)")
+        return self
 
 
 class TransformerConfig(Strict):

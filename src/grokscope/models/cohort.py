@@ -37,10 +37,15 @@ class CohortModule(nn.Module):
         super().__init__()
         self.n_members = n_members
         self._inits: dict[str, Init] = {}
+        self._biases: set[str] = set()
 
-    def add_param(self, name: str, shape: Sequence[int], init: Init) -> None:
+    def add_param(self, name: str, shape: Sequence[int], init: Init, bias: bool = False) -> None:
+        """Register a member-stacked parameter and its init rule; `bias` marks an additive
+        offset, which `initialize(..., scale_biases=False)` leaves at its unscaled draw."""
         self.register_parameter(name, nn.Parameter(torch.empty(self.n_members, *shape)))
         self._inits[name] = init
+        if bias:
+            self._biases.add(name)
 
     @torch.no_grad()
     def select(self, keep: torch.Tensor) -> None:
@@ -65,10 +70,14 @@ class CohortModule(nn.Module):
         every model defines it."""
         raise NotImplementedError
 
-    def initialize(self, seeds: Sequence[int], init_scales: Sequence[float]) -> None:
+    def initialize(self, seeds: Sequence[int], init_scales: Sequence[float],
+                   scale_biases: bool = True) -> None:
         """Draw every member's parameters from its own seed, times its init scale alpha.
 
-        Omnigrok (Liu et al. 2023) scales *all* initial weights by alpha; so do we.
+        Omnigrok (Liu et al. 2023) scales *all* initial weights by alpha; so do we, unless
+        `scale_biases` is False: then the biases keep their unscaled draw (Carvalho et al.
+        2025 "multiply all the weights", which may or may not include biases). The draws are
+        the same either way, so the two differ in the biases only.
         """
         named = [
             (module, name, param)
@@ -81,7 +90,8 @@ class CohortModule(nn.Module):
                 generator = torch.Generator().manual_seed(int(seed))
                 for module, name, param in named:
                     value = module._inits[name](generator, tuple(param.shape[1:]))
-                    param[member].copy_(value * float(scale))
+                    keep = name in module._biases and not scale_biases
+                    param[member].copy_(value if keep else value * float(scale))
 
 
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:

@@ -25,7 +25,7 @@ class CohortLinear(CohortModule):
         rule = constant_init(0.0) if init == "zeros" else uniform_init(fan_in_bound(n_features))
         self.add_param("w_out", (n_features, n_classes), rule)
         if bias:
-            self.add_param("b_out", (n_classes,), rule)
+            self.add_param("b_out", (n_classes,), rule, bias=True)
 
     def features(self, inputs: torch.Tensor, prepared: dict | None = None) -> torch.Tensor:
         """The inputs themselves: a linear model has no hidden representation."""

@@ -65,11 +65,11 @@ class CohortMLP(CohortModule):
             bound = fan_in_bound(d_in)
             self.add_param(f"w{layer}", (d_in, width), uniform_init(bound))
             if bias:
-                self.add_param(f"b{layer}", (width,), uniform_init(bound))
+                self.add_param(f"b{layer}", (width,), uniform_init(bound), bias=True)
             d_in = width
         self.add_param("w_out", (d_in, n_classes), uniform_init(fan_in_bound(d_in)))
         if bias:
-            self.add_param("b_out", (n_classes,), uniform_init(fan_in_bound(d_in)))
+            self.add_param("b_out", (n_classes,), uniform_init(fan_in_bound(d_in)), bias=True)
 
     def first_layer_tables(self) -> torch.Tensor:
         """First-layer pre-activations per (slot, token): `(E, T*V, width)` (concat) or

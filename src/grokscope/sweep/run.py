@@ -104,6 +104,7 @@ def run_sweep(spec_path: str | Path, sweep_dir: str | Path | None = None,
     plan, store = plan_sweep(spec_path, sweep_dir, max_members)
     with DirLock(store.path, "sweep"):
         write_atomic(store.spec_path, lambda handle: handle.write(Path(spec_path).read_bytes()))
+        store.relabel(plan.runs)
         chosen = make_runner(runner, address, num_cpus, num_gpus, callbacks)
         return plan, _train(plan, store, chosen, progress, console)
 

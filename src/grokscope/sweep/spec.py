@@ -11,10 +11,15 @@ zip:                                # keys that vary together: one axis of equal
   optim.lr: [1.0e-3, 3.0e-3]
   optim.warmup_steps: [0, 10]
 random: {n: 10, seed: 0, keys: {optim.lr: loguniform(1e-4, 1e-2)}}   # n sampled points
+recipes:                            # named points, each a set of overrides: one axis
+  base: {}
+  adam_l2: {optim.name: adam}
 seeds: 3                            # seeds 0..2 of every point
 ```
 Every run is the base config with one value per swept key and one seed, as a one-member
-cohort; runs are then packed into cohorts (see `pack`).
+cohort; runs are then packed into cohorts (see `pack`). A recipe shows in the table as the
+`recipe` column (its name), not as its overrides: one-factor-at-a-time designs read as
+names ("adam_l2"), where a `zip` would repeat every base value in every column.
 """
 
 from __future__ import annotations
@@ -55,6 +60,8 @@ class SweepSpec(BaseModel):
     grid: dict[str, list[Any] | str] = {}
     zip: dict[str, list[Any]] = {}
     random: RandomSpec | None = None
+    recipes: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")],
+                  dict[str, Any]] = {}
     seeds: Annotated[int, Field(ge=1, le=100_000, strict=True)] = 1
     title: str = ""
 
@@ -151,8 +158,8 @@ def _sample(key: str, text: str, rng: random.Random) -> float:
 def load_sweep_spec(path: str | Path) -> tuple[SweepSpec, dict[str, Any]]:
     """The spec and its base experiment data (base file, then `config` overrides)."""
     path = Path(path)
-    raw = read_mapping(path, "sweep", "a sweep needs at least a grid, zip or random block "
-                       "(docs/sweeps.md)")
+    raw = read_mapping(path, "sweep", "a sweep needs at least a grid, zip, random or "
+                       "recipes block (docs/sweeps.md)")
     try:
         spec = SweepSpec.model_validate(raw)
     except ValidationError as exc:
@@ -168,6 +175,7 @@ def load_sweep_spec(path: str | Path) -> tuple[SweepSpec, dict[str, Any]]:
 
 # Keys a sweep sets itself for every run: an axis over them would collapse its points.
 RESERVED = ("cohort", "cohort.seed", "cohort.members", "name", "out_dir")
+RECIPE = "recipe"  # the table column naming a run's recipe (not a config key)
 MAX_RUNS = 100_000
 
 
@@ -177,8 +185,13 @@ def check_axes(spec: SweepSpec) -> None:
     blocks = {"grid": list(spec.grid), "zip": list(spec.zip),
               "random.keys": list(spec.random.keys) if spec.random else []}
     seen: dict[str, str] = {}
-    for block, keys in blocks.items():
+    recipe_keys = {key: name for name, keys in spec.recipes.items() for key in keys}
+    for block, keys in [*blocks.items(), *((f"recipes.{name}", list(keys))
+                                           for name, keys in spec.recipes.items())]:
         for key in keys:
+            if key == RECIPE:
+                raise ConfigError(f"sweep: {block}.{key}: `recipe` names the recipes "
+                                  "block's column; it is not a config key")
             if key in RESERVED or key.startswith(("cohort.seed.", "cohort.members.")):
                 hint = " (use `seeds: N` for seeds)" if key.startswith("cohort.seed") else ""
                 raise ConfigError(f"sweep: {block}.{key}: the sweep sets this key itself for "
@@ -190,15 +203,24 @@ def check_axes(spec: SweepSpec) -> None:
                                   "same run; set one value under `config:` (running the sweep "
                                   "again with another value re-detects its finished runs "
                                   "without retraining)")
-            if key in seen:
-                raise ConfigError(f"sweep: {key} is swept in both {seen[key]} and {block}; "
+            if block.startswith("recipes."):
+                if key in seen:
+                    raise ConfigError(f"sweep: {key} is swept in {seen[key]} and set by "
+                                      f"{block}; give each key one place")
+                continue
+            if key in seen or key in recipe_keys:
+                other = seen.get(key) or f"recipes.{recipe_keys[key]}"
+                raise ConfigError(f"sweep: {key} is swept in both {other} and {block}; "
                                   "give each key one place")
             seen[key] = block
 
 
 def points(spec: SweepSpec) -> list[tuple[tuple[str, Any], ...]]:
-    """Every swept point (without seeds): grid x zip rows x random samples."""
+    """Every swept point (without seeds): recipes x grid x zip rows x random samples (a
+    recipe is the point's `("recipe", name)`; `expand_runs` applies its overrides)."""
     axes: list[list[tuple[tuple[str, Any], ...]]] = []
+    if spec.recipes:
+        axes.append([((RECIPE, name),) for name in spec.recipes])
     for key, value in spec.grid.items():
         axes.append([((key, v),) for v in parse_values(key, value)])
     if spec.zip:
@@ -213,8 +235,8 @@ def points(spec: SweepSpec) -> list[tuple[tuple[str, Any], ...]]:
                      for _ in range(spec.random.n)])
     total = math.prod(len(axis) for axis in axes) * max(1, spec.seeds)
     if total > MAX_RUNS:
-        raise ConfigError(f"sweep: {total:,} runs (grid x zip x random x seeds) is more than "
-                          f"{MAX_RUNS:,}; split the sweep")
+        raise ConfigError(f"sweep: {total:,} runs (recipes x grid x zip x random x seeds) is "
+                          f"more than {MAX_RUNS:,}; split the sweep")
     return [tuple(kv for part in combo for kv in part) for combo in itertools.product(*axes)]
 
 
@@ -225,7 +247,9 @@ def expand_runs(spec: SweepSpec, base: dict[str, Any], out_dir: str = "runs") ->
         for seed in range(spec.seeds):
             data = copy.deepcopy(base)
             for key, value in point:
-                set_dotted(data, key, value)
+                for dotted, item in (spec.recipes[value].items() if key == RECIPE
+                                     else [(key, value)]):
+                    set_dotted(data, dotted, copy.deepcopy(item))
             cohort = data.setdefault("cohort", {})
             if not isinstance(cohort, dict):
                 raise ConfigError(f"sweep: config.cohort must be a section, got {cohort!r}")

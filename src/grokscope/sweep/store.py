@@ -58,6 +58,21 @@ class SweepStore:
                 out.append((folder, json.loads(members.read_text())))
         return out
 
+    def relabel(self, runs: list[Any]) -> int:
+        """Name each stored run by the current spec's swept values (a run id is what was
+        trained, so the same run may first have been swept under other keys, e.g. a `zip`
+        before it became a named recipe); returns how many members were renamed."""
+        wanted = {run.id: dict(run.values) for run in runs}
+        renamed = 0
+        for folder, members in self.cohorts():
+            changed = [m for m in members if m["id"] in wanted and m["values"] != wanted[m["id"]]]
+            for member in changed:
+                member["values"] = wanted[member["id"]]
+            if changed:
+                self.write_members(folder.name.removeprefix("cohort-"), members)
+                renamed += len(changed)
+        return renamed
+
     def finished_runs(self) -> dict[str, tuple[Path, int]]:
         """run id -> (cohort directory, member index) of every run whose cohort finished."""
         done = {}

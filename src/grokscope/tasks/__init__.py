@@ -90,7 +90,7 @@ def _subclass(config: SubclassTaskConfig) -> TaskData:
         jitter=config.jitter, rotation=tuple(config.rotation),
         generator_seed=config.generator_seed, samples_per_subclass=config.samples_per_subclass,
         pool_fraction=config.pool_fraction, pool_size=config.pool_size,
-        test_size=config.test_size,
+        test_size=config.test_size, standardize=config.standardize,
     )
     return subclass_task(spec)
 

@@ -118,6 +118,7 @@ class SubclassSpec:
     pool_fraction: float = 0.6
     pool_size: int = 20_000
     test_size: int = 10_000
+    standardize: bool = False  # z-score features by the train pool's statistics
 
 
 def subclass_codes(spec: SubclassSpec) -> list[list[int]]:
@@ -151,7 +152,9 @@ def subclass_task(spec: SubclassSpec) -> TaskData:
     (a stratified split), then keep a balanced `pool_size / S` of the first part (the train
     pool splits draw from) and `test_size / S` of the second (the test set, the same for every
     imbalance factor and member). Rows: the train pool, then the test set; groups
-    `subclass`, `class` and `in_test` travel with them.
+    `subclass`, `class` and `in_test` travel with them. With `standardize`, every feature is
+    z-scored by the train pool's mean and std: the pool is balanced, so that is the
+    population's scale, and one map serves every member and the test set alike.
     """
     classes = subclass_codes(spec)
     codes = [code for members in classes for code in members]
@@ -177,7 +180,11 @@ def subclass_task(spec: SubclassSpec) -> TaskData:
     klass = torch.tensor(class_of_sub)[subclass]
     in_test = torch.cat([torch.zeros(n_sub * pool_k, dtype=torch.int64),
                          torch.ones(n_sub * test_k, dtype=torch.int64)])
-    inputs = torch.from_numpy(np.vstack(pool + test)).to(torch.float32)
+    features = np.vstack(pool + test)
+    if spec.standardize:
+        train_pool = features[: n_sub * pool_k]
+        features = (features - train_pool.mean(axis=0)) / train_pool.std(axis=0)
+    inputs = torch.from_numpy(features).to(torch.float32)
     return TaskData(
         name=spec.layout, inputs=inputs, labels=klass.clone(), n_classes=len(classes),
         groups={"subclass": subclass, "class": klass, "in_test": in_test},

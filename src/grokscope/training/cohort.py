@@ -102,7 +102,9 @@ class Cohort:
         self.precision = resolve_precision(train.precision, self.device)
         set_matmul_precision(self.precision, self.device)
         self.model: CohortModule = build_model(config.model, task, len(self.members))
-        self.model.initialize(seeds, [s.init_scale for s in m])
+        # models without biases of their own to spare (no `init_scale_biases` key) scale all
+        self.model.initialize(seeds, [s.init_scale for s in m],
+                              scale_biases=getattr(config.model, "init_scale_biases", True))
         self.model.to(self.device)
         self._set_output_scaling(config.model.center, [s.output_scale for s in m])
         self.optimizer = self._build_optimizer()
