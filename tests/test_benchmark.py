@@ -110,6 +110,7 @@ def _suite_module():
     import importlib.util
     spec = importlib.util.spec_from_file_location("suite", SCRIPT.with_name("suite.py"))
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclass looks its module up there
     spec.loader.exec_module(module)
     return module
 
@@ -165,3 +166,42 @@ def test_ordering_statistics_separate_shifted_groups_and_not_equal_ones():
     assert ordering.permutation_p(a + 1000, a) < 0.01  # 8 vs 8 fully separated: p ~ 1/6435
     assert ordering.median_difference(a, a)[0] == 0
     assert ordering.permutation_p(a, a.copy()) == 1.0
+
+
+def _recipes_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "carvalho_recipes", SCRIPT.with_name("carvalho_recipes.py"))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclass looks its module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_carvalho_recipe_score_holds_each_setting_to_its_target():
+    recipes = _recipes_module()
+
+    def runs(f, finals, verdicts, alpha1s):
+        return [{"split.f": f, "final_test_acc": a, "verdict": v, "alpha1": t}
+                for a, v, t in zip(finals, verdicts, alpha1s, strict=True)]
+
+    paper_like = (runs(0.0, [0.6, 0.62, 0.65], ["memorized-only"] * 3, [None] * 3)
+                  + runs(0.2, [0.995, 0.992, 0.97], ["grokked", "grokked", "memorized-only"],
+                         [20_000, 30_000, None])
+                  + runs(1.0, [0.996] * 3, ["grokked"] * 3, [9_000, 12_000, 40_000]))
+    checks, summary = recipes.score(paper_like)
+    assert [c.passed for c in checks] == [True] * 5 and summary["passed"] == 5
+    assert summary["f1_alpha1"] == 12_000 and summary["f02_grokked"] == "2/3"
+    slow = (runs(0.0, [0.6] * 3, ["memorized-only"] * 3, [None] * 3)
+            + runs(0.2, [0.95] * 3, ["memorized-only"] * 3, [None] * 3)
+            + runs(1.0, [0.99] * 3, ["grokked", "memorized-only", "memorized-only"],
+                   [30_000, None, None]))
+    checks, summary = recipes.score(slow)
+    assert [c.passed for c in checks] == [True, False, False, False, True]
+    # a jump step outside x/÷ 2 of 7-14k fails even when every member groks
+    late = paper_like[:6] + runs(1.0, [0.996] * 3, ["grokked"] * 3, [29_000, 31_000, 35_000])
+    assert not recipes.score(late)[0][3].passed
+    ranking = recipes.ranked({"slow": slow, "paper_like": paper_like})
+    assert [name for name, _, _ in ranking] == ["paper_like", "slow"]
+    assert "| paper_like | 9 |" in recipes.table(ranking)
