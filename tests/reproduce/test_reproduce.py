@@ -90,6 +90,7 @@ def test_shipped_reproductions_are_valid_and_follow_the_paper():
             assert spec.seeds == 10 and config.train.steps == 50_000
             assert config.optim.lr == 1e-3 and config.optim.weight_decay == 1e-4
             assert config.model.init_scale == 8 and config.train.log_every == 100
+            assert config.optim.name == "adam"  # coupled L2: the recipe sweep's choice
             ns, batches = config.split.n_train, config.train.batch_size
             ns = ns if isinstance(ns, list) else [ns] * len(members)
             batches = batches if isinstance(batches, list) else [batches] * len(members)
