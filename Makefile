@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.grokscope-installed
 
-.PHONY: demo test browser bench bench-gpu lint clean compression-lead reproduce-quick reproduce-classic-quick reproduce-acceleration-quick stopping-corpus
+.PHONY: demo test browser bench bench-gpu lint clean compression-lead carvalho-recipes carvalho-recipes-score reproduce-quick reproduce-classic-quick reproduce-acceleration-quick stopping-corpus
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,14 @@ COMPRESSION := quickstart modular_mlp carvalho_d1
 compression-lead: $(STAMP)
 	for r in $(COMPRESSION); do $(BIN)/grokscope run experiments/compression/$$r.yaml --out runs/compression/$$r --no-progress || exit 1; done
 	$(BIN)/python benchmarks/compression_lead.py $(addprefix runs/compression/,$(COMPRESSION)) --figure docs/figures/compression_lead.png
+
+# Carvalho et al.'s unstated recipe: the sweep (resumable; ~2 h on 2 CPU cores), then its
+# score table and figure (docs/carvalho2025.md)
+carvalho-recipes: $(STAMP)
+	$(BIN)/grokscope sweep experiments/sweeps/carvalho_recipes.yaml --out runs/sweeps/carvalho_recipes --runner ray --num-cpus 1
+
+carvalho-recipes-score: $(STAMP)
+	$(BIN)/python benchmarks/carvalho_recipes.py runs/sweeps/carvalho_recipes --csv docs/carvalho_recipes.csv --figure docs/figures/carvalho_recipes.png
 
 demo: $(STAMP)
 	$(BIN)/grokscope run experiments/quickstart.yaml
