@@ -69,6 +69,12 @@ def test_diagrams_are_drawn_and_bad_keys_are_named(tmp_path):
         plot_phase(table, X, "model.width", tmp_path / "x.png")
     with pytest.raises(ConfigError, match="--metric: unknown metric"):
         plot_phase(table, X, Y, tmp_path / "x.png", metric="speed")
+    named = table.assign(recipe=["base", "adam_l2"] * (len(table) // 2))
+    with pytest.raises(ConfigError, match="'recipe' holds names .* cannot be an axis"):
+        plot_phase(named, "recipe", Y, tmp_path / "x.png")
+    with pytest.raises(ConfigError, match="'recipe' holds names"):
+        plot_scaling(named, "recipe", tmp_path / "x.png")
+    plot_scaling(named, X, tmp_path / "by.png", by="recipe")  # names are series, not an axis
 
 
 def test_power_law_fit_recovers_a_known_exponent(tmp_path):

@@ -49,12 +49,27 @@ def classify(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _check_keys(table: pd.DataFrame, *keys: str) -> None:
-    swept = [c for c in table.columns if "." in c]
+def _swept_keys(table: pd.DataFrame) -> list[str]:
+    """The swept columns: between `cohort` and `seed` (sweep.store.collect), e.g. `recipe`
+    and `split.f`."""
+    columns = list(table.columns)
+    if {"cohort", "seed"} <= set(columns):
+        return columns[columns.index("cohort") + 1: columns.index("seed")]
+    return [c for c in columns if "." in c]
+
+
+def _check_keys(table: pd.DataFrame, *keys: str, numeric: tuple[str, ...] = ()) -> None:
+    """Every key a swept column; those in `numeric` (the axes) hold numbers, not names."""
+    swept = _swept_keys(table)
     for key in keys:
         if key not in table.columns:
             raise ConfigError(f"--x/--y: {key!r} is not a swept key of this sweep (allowed: "
                               f"{', '.join(swept) or 'none'})")
+        if key in numeric and pd.to_numeric(table[key], errors="coerce").isna().any():
+            names = ", ".join(str(v) for v in table[key].dropna().unique()[:6])
+            raise ConfigError(f"--x/--y: {key!r} holds names ({names}), not numbers, so it "
+                              f"cannot be an axis; select one with --where {key}=NAME, or "
+                              "compare them with --by")
 
 
 def select_runs(table: pd.DataFrame, where: list[str]) -> pd.DataFrame:
@@ -69,9 +84,8 @@ def select_runs(table: pd.DataFrame, where: list[str]) -> pd.DataFrame:
         if not sep or not key or not text:
             raise ConfigError(f"--where: expected KEY=VALUE, got {condition!r}")
         if key not in table.columns:
-            swept = [c for c in table.columns if "." in c]
             raise ConfigError(f"--where: {key!r} is not a swept key of this sweep (allowed: "
-                              f"{', '.join(swept) or 'none'})")
+                              f"{', '.join(_swept_keys(table)) or 'none'})")
         column = out[key]
         try:
             value = float(text)
@@ -93,7 +107,7 @@ def _cell_text(value: object) -> str:
 def phase_cells(table: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
     """Per (x, y) cell: the majority phase over seeds (ties: the earlier in PHASES), the
     count of each phase, and the median delay of the grokked runs."""
-    _check_keys(table, x, y)
+    _check_keys(table, x, y, numeric=(x, y))
     table = classify(table)
     rows = []
     for (xv, yv), cell in table.groupby([x, y], sort=True):
@@ -209,7 +223,7 @@ def plot_scaling(table: pd.DataFrame, x: str, path: Path, metric: str = "alpha1"
     loss vs width, to look for a double descent. Returns (path, {series: (c, b)}), the
     series None without `by`; c and b are NaN without a fit."""
     # one figure: per series a median, a range and an optional fit, on shared axes
-    _check_keys(table, x, *([by] if by else []))
+    _check_keys(table, x, *([by] if by else []), numeric=(x,))
     if metric not in METRICS:
         raise ConfigError(f"--metric: unknown metric {metric!r} (allowed: {', '.join(METRICS)})")
     column = METRICS[metric]
