@@ -106,13 +106,18 @@ def test_suite_quick_writes_every_section_with_shares_and_errors_per_row(tmp_pat
     assert "Time until every seed reaches 99% validation" in table
 
 
-def _suite_module():
+def _script(stem: str):
+    """A benchmark script imported as a module (its functions tested directly)."""
     import importlib.util
-    spec = importlib.util.spec_from_file_location("suite", SCRIPT.with_name("suite.py"))
+    spec = importlib.util.spec_from_file_location(stem, SCRIPT.with_name(f"{stem}.py"))
     module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclass looks its module up there
+    sys.modules[spec.name] = module  # a dataclass looks its module up there
     spec.loader.exec_module(module)
     return module
+
+
+def _suite_module():
+    return _script("suite")
 
 
 def test_suite_records_a_failed_measurement_and_skips_past_its_budget():
@@ -168,19 +173,8 @@ def test_ordering_statistics_separate_shifted_groups_and_not_equal_ones():
     assert ordering.permutation_p(a, a.copy()) == 1.0
 
 
-def _recipes_module():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "carvalho_recipes", SCRIPT.with_name("carvalho_recipes.py"))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclass looks its module up there
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_carvalho_recipe_score_holds_each_setting_to_its_target():
-    recipes = _recipes_module()
+    recipes = _script("carvalho_recipes")
 
     def runs(f, finals, verdicts, alpha1s):
         return [{"split.f": f, "final_test_acc": a, "verdict": v, "alpha1": t}
