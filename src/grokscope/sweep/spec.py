@@ -204,10 +204,7 @@ def check_axes(spec: SweepSpec) -> None:
                                   "again with another value re-detects its finished runs "
                                   "without retraining)")
             if block.startswith("recipes."):
-                if key in seen:
-                    raise ConfigError(f"sweep: {key} is swept in {seen[key]} and set by "
-                                      f"{block}; give each key one place")
-                continue
+                continue  # recipes may share keys; one also swept elsewhere failed there
             if key in seen or key in recipe_keys:
                 other = seen.get(key) or f"recipes.{recipe_keys[key]}"
                 raise ConfigError(f"sweep: {key} is swept in both {other} and {block}; "
