@@ -156,13 +156,14 @@ def figure(sweep: Path, results: list[tuple[str, list[Check], dict]], path: Path
     lines = curves(sweep)
     fig, axes = plt.subplots(1, 5, figsize=(19, 0.42 * len(names) + 2.6),
                              gridspec_kw={"width_ratios": [1.5, 1.5, 1, 1, 1]})
-    colours = plt.get_cmap("tab20")(np.linspace(0, 1, max(len(names), 2)))
+    palette = plt.get_cmap("tab10").colors  # ten hues, then the same hues dashed
     for ax, f, title in ((axes[0], 0.2, "f = 0.2 (Fig. 3b): mean test accuracy"),
                          (axes[1], 1.0, "f = 1 (Fig. 3a): mean test accuracy")):
-        for colour, name in zip(colours, names, strict=True):
+        for k, name in enumerate(names):
             if (name, f) in lines:
                 steps, acc = lines[(name, f)]
-                ax.plot(steps, np.nanmean(acc, axis=1), color=colour, lw=1.3, label=name)
+                ax.plot(steps, np.nanmean(acc, axis=1), color=palette[k % 10], lw=1.3,
+                        ls="-" if k < 10 else "--", label=name)
         ax.axhline(JUMP_FINAL_MIN, color="k", lw=0.7, ls=":")
         ax.set(title=title, xlabel="step", ylim=(0.4, 1.005))
     axes[1].axvspan(*FIG3A_JUMP, color="0.85", zorder=0, label="paper's jump")
