@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,8 +141,8 @@ def curves(sweep: Path) -> dict[tuple[str, float], tuple[np.ndarray, np.ndarray]
             for key, parts in out.items()}
 
 
-def figure(sweep: Path, results: list[tuple[str, list[Check], dict]], path: Path,
-           budget: int) -> None:
+def figure(sweep: Path, recipes: dict[str, list[dict[str, Any]]],
+           results: list[tuple[str, list[Check], dict]], path: Path, budget: int) -> None:
     """Left: each recipe's f = 0.2 and f = 1 mean test curves. Right: per-seed final test
     accuracy at f = 0 and 0.2, and α1 at f = 1, against the targets."""
     import matplotlib
@@ -151,7 +150,6 @@ def figure(sweep: Path, results: list[tuple[str, list[Check], dict]], path: Path
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    recipes = load_rows(sweep)
     names = [name for name, _, _ in results]
     lines = curves(sweep)
     fig, axes = plt.subplots(1, 5, figsize=(19, 0.42 * len(names) + 2.6),
@@ -211,16 +209,12 @@ def main() -> None:
     args = parser.parse_args()
     recipes = load_rows(args.sweep)
     results = ranked(recipes)
-    seconds = 0.0
-    budget = 0
+    from grokscope.store import RunStore
     from grokscope.sweep.store import SweepStore
 
-    for folder, _ in SweepStore(args.sweep).cohorts():
-        stored = json.loads((folder / "events.json").read_text()) if (
-            folder / "events.json").is_file() else {}
-        seconds += stored.get("train_seconds") or 0.0
-        budget = max(budget, max((m.get("last_step") or 0 for m in stored.get("members", [])),
-                                 default=0))
+    seconds = sum((RunStore(folder).read_events() or {}).get("train_seconds") or 0.0
+                  for folder, _ in SweepStore(args.sweep).cohorts())
+    budget = max(int(r["last_step"] or 0) for rows in recipes.values() for r in rows)
     print(f"sweep: {args.sweep} — {sum(len(r) for r in recipes.values())} finished runs, "
           f"{len(recipes)} recipes, {seconds / 60:.1f} min of training (sum over cohorts)")
     print(table(results))
@@ -232,7 +226,7 @@ def main() -> None:
             writer.writeheader()
             writer.writerows(rows)
     if args.figure:
-        figure(args.sweep, results, args.figure, budget or 50_000)
+        figure(args.sweep, recipes, results, args.figure, budget or 50_000)
         print(f"figure: {args.figure}", file=sys.stderr)
 
 

@@ -102,7 +102,7 @@ class Cohort:
         self.precision = resolve_precision(train.precision, self.device)
         set_matmul_precision(self.precision, self.device)
         self.model: CohortModule = build_model(config.model, task, len(self.members))
-        # models without biases of their own to spare (no `init_scale_biases` key) scale all
+        # a model config without `init_scale_biases` (transformer, linear) scales every parameter
         self.model.initialize(seeds, [s.init_scale for s in m],
                               scale_biases=getattr(config.model, "init_scale_biases", True))
         self.model.to(self.device)
