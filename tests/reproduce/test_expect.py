@@ -37,6 +37,18 @@ def test_median_counts_members_that_never_got_there_as_beyond():
     assert check(Expectation(metric="alpha1", at_least=5000), two_missing).ok
 
 
+def test_where_keeps_only_the_members_whose_columns_match():
+    e = Expectation(metric="alpha1", setting=0, where={"verdict": "grokked"}, value=2000,
+                    factor=2)
+    c = check(e, ROWS)  # members 0 and 1: the never-grokked member 2 is left out
+    assert c.n == 2 and c.measured == 2000 and c.ok
+    assert "where verdict = grokked" in e.describe()
+    assert check(Expectation(metric="alpha1", where={"verdict": "diverged"}, at_least=0),
+                 ROWS).n == 0  # nobody: no evidence, the check fails
+    assert not check(Expectation(metric="alpha1", where={"verdict": "diverged"}, at_least=0),
+                     ROWS).ok
+
+
 def test_criteria_and_settings_by_label():
     assert not check(Expectation(metric="alpha1", setting="frac=0.5", value=1000, factor=1.5),
                      ROWS).ok  # 500 < 1000 / 1.5

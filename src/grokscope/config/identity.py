@@ -28,7 +28,8 @@ ADDED_KEYS: dict[str, object] = {"optim.transforms": [], "task.nonzero_b": False
                                   "stopping": [], "train.backend": "auto",
                                   "train.precision": "auto", "train.sampler": "auto",
                                   "train.order": "reshuffle", "train.log_per_decade": None,
-                                  "model.init_scale_biases": True, "task.standardize": False}
+                                  "model.init_scale_biases": True, "task.standardize": False,
+                                  "model.param_scales": None}
 
 
 def is_analysis_key(key: str) -> bool:

@@ -247,6 +247,9 @@ class MLPConfig(Strict):
     bias: bool = True
     init_scale: PositiveFloat | list[PositiveFloat] = 1.0  # per-member (Omnigrok's alpha)
     init_scale_biases: bool = True  # init_scale multiplies the biases too (False: weights only)
+    # a further factor on named parameters' init (w0.., b0.., w_out, b_out, embed): a per-layer
+    # init scale (Heckel & Yilmaz 2021: the readout x 0.01)
+    param_scales: dict[str, PositiveFloat] | None = None
     output_scale: PositiveFloat | list[PositiveFloat] = 1.0  # per-member (lazy-training alpha)
     center: bool = False  # subtract each member's initial output (Chizat et al. 2019)
 

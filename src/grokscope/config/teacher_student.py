@@ -77,3 +77,35 @@ class LinearModelConfig(Strict):
     init_scale: Positive | list[Positive] = 1.0  # per-member
     output_scale: Positive | list[Positive] = 1.0  # per-member
     center: bool = False
+
+
+@register_task("geometric_teacher", description="linear teacher, independent Gaussian features "
+               "with geometrically spaced scales: a two-layer ReLU network's epoch-wise double "
+               "descent (Heckel & Yilmaz 2021)", build="grokscope.tasks.geometric_teacher:build",
+               example={"task": {"name": "geometric_teacher", "n_train": 20, "dim": 6,
+                                 "test_size": 20, "draws": 2},
+                        "split": {"name": "teacher_draw"}, "train": {"loss": "mse"}})
+class GeometricTeacherTaskConfig(Strict):
+    """x ~ N(0, diag(s^2)) with s = geomspace(scale_range, dim), teacher w ~ N(0, I), y = x . w
+    (+ noise): the setup of Heckel & Yilmaz's two-layer network (their `linear_model` with
+    `sigmas: geo`, re-implemented). One block of `n_train` + `test_size` rows per draw."""
+
+    name: Literal["geometric_teacher"] = "geometric_teacher"
+    n_train: Annotated[int, Field(ge=1)] = 100
+    dim: Annotated[int, Field(ge=1)] = 50
+    scale_range: tuple[Positive, Positive] = (1.0, 4.0)  # the smallest and largest feature std
+    test_size: Annotated[int, Field(ge=1)] = 1000  # theirs: 100 (a noisier risk estimate)
+    noise: Annotated[float, Field(ge=0)] = 0.0  # std of the label noise (train and test)
+    draws: Annotated[int, Field(ge=1)] = 1  # independent datasets; a member uses its split seed
+    seed: Seed = 0
+    tolerance: Positive = 0.1  # correct: within tolerance * std(y) of the target
+
+
+@register_split("teacher_draw", "each member trains on the n_train rows of its own draw of a "
+                "geometric_teacher task; test = that draw's test rows",
+                "grokscope.tasks.geometric_teacher:split")
+class TeacherDrawSplitConfig(Strict):
+    """The member's split seed (`seed`, else its own seed) picks the draw, 0 .. draws - 1."""
+
+    name: Literal["teacher_draw"] = "teacher_draw"
+    seed: Seed | list[Seed] | None = None  # per-member; None: the member's own seed

@@ -7,6 +7,7 @@ a new transform is one file: its settings, its `build`, one `@TRANSFORMS.registe
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from pydantic import Field
@@ -33,9 +34,14 @@ class TransformSpec(Strict):
     def build(self, n_members: int, device: Any) -> Any:
         raise NotImplementedError
 
-    def make(self, n_members: int, device: Any) -> Any:
+    def build_named(self, n_members: int, device: Any, names: Sequence[str]) -> Any:
+        """`build` for a link that reads the parameters' names (`names`, in the optimizer's
+        order); the others ignore them."""
+        return self.build(n_members, device)
+
+    def make(self, n_members: int, device: Any, names: Sequence[str] = ()) -> Any:
         """The link, restricted to `members` when given."""
-        link = self.build(n_members, device)
+        link = self.build_named(n_members, device, names)
         if self.members is None:
             return link
         import torch
@@ -127,6 +133,38 @@ class NormConstraintSpec(TransformSpec):
         from grokscope.training.optim.geometry import NormConstraint
 
         return NormConstraint(self.column("factor", n_members, device))
+
+
+@TRANSFORMS.register("scale_by_parameter", "multiply named parameters' gradients by a factor "
+                     "(per member): a per-layer step size under SGD (Heckel & Yilmaz 2021)")
+class ScaleByParameterSpec(TransformSpec):
+    """Under SGD a factor on a parameter's gradient is a factor on its step size: Heckel &
+    Yilmaz (2021) remove epoch-wise double descent by giving each layer its own. Adam's
+    direction is invariant to it (except where eps dominates). Parameters not named pass
+    through; a factor given as a list holds one value per member."""
+
+    name: str = "scale_by_parameter"
+    factors: Annotated[dict[str, Positive | list[Positive]], Field(min_length=1)]
+
+    def build_named(self, n_members: int, device: Any, names: Sequence[str]) -> Any:
+        from grokscope.training.optim.transforms import ScaleByParameter
+
+        unknown = sorted(set(self.factors) - set(names))
+        if unknown:
+            raise ValueError(f"factors: {', '.join(unknown)} is not a parameter of this model "
+                             f"(allowed: {', '.join(names)})")
+        columns = []
+        for name in names:
+            value = self.factors.get(name, 1.0)
+            values = value if isinstance(value, list) else [value] * n_members
+            if len(values) != n_members:
+                raise ValueError(f"factors.{name}: has {len(values)} values but the cohort has "
+                                 f"{n_members} members")
+            columns.append(values)
+        import torch
+
+        factors = torch.tensor(columns, dtype=torch.float32, device=device).T.contiguous()
+        return ScaleByParameter(factors, [name in self.factors for name in names])
 
 
 def parse_transform(data: Any, index: int) -> TransformSpec:

@@ -8,11 +8,13 @@ initialised exactly as the same member trained alone.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from grokscope.errors import ConfigError
 
 Init = Callable[[torch.Generator, tuple[int, ...]], torch.Tensor]
 
@@ -71,13 +73,16 @@ class CohortModule(nn.Module):
         raise NotImplementedError
 
     def initialize(self, seeds: Sequence[int], init_scales: Sequence[float],
-                   scale_biases: bool = True) -> None:
+                   scale_biases: bool = True,
+                   param_scales: Mapping[str, float] | None = None) -> None:
         """Draw every member's parameters from its own seed, times its init scale alpha.
 
         Omnigrok (Liu et al. 2023) scales *all* initial weights by alpha; so do we, unless
         `scale_biases` is False: then the biases keep their unscaled draw (Carvalho et al.
         2025 "multiply all the weights", which may or may not include biases). The draws are
-        the same either way, so the two differ in the biases only.
+        the same either way, so the two differ in the biases only. `param_scales` multiplies
+        named parameters' draws further (Heckel & Yilmaz 2021 scale each layer's init on its
+        own: the readout x 0.01 makes the two layers learn at different times).
         """
         named = [
             (module, name, param)
@@ -85,13 +90,19 @@ class CohortModule(nn.Module):
             if isinstance(module, CohortModule)
             for name, param in module.named_parameters(recurse=False)
         ]
+        extra = dict(param_scales or {})
+        unknown = sorted(set(extra) - {name for _, name, _ in named})
+        if unknown:
+            raise ConfigError(f"model.param_scales: {', '.join(unknown)} is not a parameter of "
+                              f"this model (allowed: {', '.join(n for _, n, _ in named)})")
         with torch.no_grad():
             for member, (seed, scale) in enumerate(zip(seeds, init_scales, strict=True)):
                 generator = torch.Generator().manual_seed(int(seed))
                 for module, name, param in named:
                     value = module._inits[name](generator, tuple(param.shape[1:]))
                     keep = name in module._biases and not scale_biases
-                    param[member].copy_(value if keep else value * float(scale))
+                    factor = extra.get(name, 1.0) * (1.0 if keep else float(scale))
+                    param[member].copy_(value if factor == 1.0 else value * factor)
 
 
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:

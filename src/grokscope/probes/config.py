@@ -107,6 +107,13 @@ class ShiftProbe(ProbeSpec):
     COSTLY: ClassVar[bool] = True
 
 
+class AbsErrorProbe(ProbeSpec):
+    """Regression: mean absolute error on each member's test and train examples (the L1
+    risk Heckel & Yilmaz 2021 plot), read from the evaluation's squared errors."""
+
+    name: Literal["abs_error"] = "abs_error"
+
+
 class NeuronFourierProbe(ProbeSpec):
     """Fourier IPR and Gini of each neuron's input weights over the p tokens (Gromov 2023;
     Doshi et al. 2024): how sparse, neuron by neuron, the learned frequencies are."""
@@ -199,6 +206,8 @@ _BUILTIN: list[tuple[type[ProbeSpec], str, str | None]] = [
     (PruningProbe, "test accuracy after magnitude pruning to each sparsity (lottery "
      "tickets)", None),
     (ShiftProbe, "MMD^2 between each member's train and test representations", None),
+    (AbsErrorProbe, "regression: mean absolute error on test and train examples (the L1 "
+     "risk of Heckel & Yilmaz 2021)", "_check_regression"),
 ]
 # compression and complexity measures (grokscope.probes.compression)
 _COMPRESSION: list[tuple[type[ProbeSpec], str, str]] = [
@@ -221,7 +230,8 @@ for _config, _description, _check in _COMPRESSION:
 
 ProbeConfig = Annotated[
     WeightNormProbe | GroupProbe | FourierProbe | CircuitProbe | SharpnessProbe
-    | RepresentationProbe | NumericsProbe | PruningProbe | ShiftProbe | NeuronFourierProbe
+    | RepresentationProbe | NumericsProbe | PruningProbe | ShiftProbe | AbsErrorProbe
+    | NeuronFourierProbe
     | LocalComplexityProbe | CentroidAlignmentProbe,
     Field(discriminator="name")]  # rebuilt from the registry when a probe is registered
 PROBE_CONFIGS: dict[str, type[ProbeSpec]] = {

@@ -18,6 +18,7 @@ from grokscope.probes.api import ProbeContext
 from grokscope.probes.circuit import frequency_energy, restricted_excluded, sum_directions
 from grokscope.probes.config import (
     PROBES,
+    AbsErrorProbe,
     CircuitProbe,
     FourierProbe,
     GroupProbe,
@@ -160,6 +161,23 @@ def _shift(cohort: Cohort, spec: ShiftProbe, evaluation: Callable) -> Values:
     for x, y in zip(train.double().cpu(), test.double().cpu(), strict=True):
         values.append(mmd_rbf(x, y, median_bandwidth(y) or 1.0))
     return {"shift/mmd_representation": torch.tensor(values, device=cohort.device)}
+
+
+def _abs_error(cohort: Cohort, spec: AbsErrorProbe, evaluation: Callable) -> Values:
+    """Mean |f(x) - y| per member: the evaluation's per-example squared errors, square-rooted
+    (a regression's loss is the squared error to the target)."""
+    error = evaluation().loss.sqrt()
+    out = {}
+    for split, mask in (("test", cohort.test_masks), ("train", cohort.masks)):
+        weights = mask.to(error.dtype)
+        out[f"abs_error/{split}"] = (error * weights).sum(1) / weights.sum(1).clamp(min=1)
+    return out
+
+
+def _check_regression(cohort: Cohort, spec: AbsErrorProbe, where: str) -> None:
+    if not cohort.task.regression:
+        raise ConfigError(f"{where}.name: '{spec.name}' needs a regression task (task "
+                          f"'{cohort.task.name}' is a classification)")
 
 
 def _check_fourier(cohort: Cohort, spec: ProbeSpec, where: str) -> None:

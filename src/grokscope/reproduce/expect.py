@@ -12,7 +12,8 @@ expect:
 the threshold (None if never), or `max(<probe>)`, `min(<probe>)`, `last(<probe>)` of a probe
 column over the member's measured steps (e.g. `max(numerics/softmax_collapse)`). `stat`
 reduces it over the members (of `setting`, if given): median (default), mean, min, max, or
-share (fraction of members whose value equals `equals`, or for which it exists). A member
+share (fraction of members whose value equals `equals`, or for which it exists); `where`
+keeps only the members whose columns equal the values given. A member
 with no value (it never generalized) counts as beyond every value: the median is infinite
 ("never") once half the members have none, which passes `at_least` and fails every other
 criterion; a probe never measured fails. The check passes when every criterion given
@@ -43,6 +44,9 @@ class Expectation(BaseModel):
     stat: Literal["median", "mean", "min", "max", "share"] = "median"
     equals: str | None = None  # share: count members whose value equals this
     setting: int | str | None = None  # a setting index or label; None: every member
+    # only the members whose events.csv columns equal these (e.g. {dd_shape: double descent}:
+    # a bump's timing among the members that have one)
+    where: dict[str, str] | None = None
     value: float | None = None  # the published number
     tolerance: Annotated[float, Field(ge=0)] | None = None
     factor: Annotated[float, Field(ge=1)] | None = None
@@ -68,6 +72,8 @@ class Expectation(BaseModel):
 
     def describe(self) -> str:
         where = f" [{self.setting}]" if self.setting is not None else ""
+        if self.where:
+            where += " where " + ", ".join(f"{k} = {v}" for k, v in self.where.items())
         what = f"share {self.metric} = {self.equals}" if self.equals else \
             f"{self.stat} {self.metric}"
         return what + where
@@ -151,8 +157,9 @@ def _probe_values(stat: str, name: str, rows: list[dict[str, Any]], table: Any) 
 def check(expectation: Expectation, rows: list[dict[str, Any]], table: Any | None = None,
           ) -> Check:
     """Measure one expectation over the members' rows (and metrics table for step())."""
-    chosen = [r for r in rows if expectation.setting is None
-              or expectation.setting in (r["setting"], r["label"])]
+    chosen = [r for r in rows if (expectation.setting is None
+              or expectation.setting in (r["setting"], r["label"]))
+              and all(str(r.get(k)) == v for k, v in (expectation.where or {}).items())]
     values = member_values(expectation, chosen, table)
     numbers = [float(v) for v in values if isinstance(v, int | float) and not
                (isinstance(v, float) and math.isnan(v)) and not isinstance(v, bool)]

@@ -102,9 +102,11 @@ class Cohort:
         self.precision = resolve_precision(train.precision, self.device)
         set_matmul_precision(self.precision, self.device)
         self.model: CohortModule = build_model(config.model, task, len(self.members))
-        # a model config without `init_scale_biases` (transformer, linear) scales every parameter
+        # a model config without `init_scale_biases` / `param_scales` (transformer, linear)
+        # scales every parameter alike
         self.model.initialize(seeds, [s.init_scale for s in m],
-                              scale_biases=getattr(config.model, "init_scale_biases", True))
+                              scale_biases=getattr(config.model, "init_scale_biases", True),
+                              param_scales=getattr(config.model, "param_scales", None))
         self.model.to(self.device)
         self._set_output_scaling(config.model.center, [s.output_scale for s in m])
         self.optimizer = self._build_optimizer()
@@ -201,9 +203,10 @@ class Cohort:
         transforms = []
         specs = optim.chain_transforms()
         offset = len(specs) - len(optim.transforms)  # the grad_clip alias comes first
+        names = [name for name, _ in self.model.named_parameters()]
         for k, spec in enumerate(specs):
             try:
-                transforms.append(spec.make(self.n_members, self.device))
+                transforms.append(spec.make(self.n_members, self.device, names))
             except ValueError as exc:
                 raise ConfigError(f"optim.transforms.{k - offset}.{exc}") from None
         params = list(self.model.parameters())

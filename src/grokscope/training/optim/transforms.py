@@ -3,6 +3,8 @@ differ per member are `(E,)` tensors, and every state tensor keeps the member ax
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 
 from grokscope.training.optim.base import State, per_member
@@ -35,6 +37,24 @@ def clip_by_member_norm(max_norm: float):  # noqa: ANN201 - a plain function of 
         return [g * per_member(scale, g) for g in grads]
 
     return clip
+
+
+class ScaleByParameter:
+    """Each parameter's update times its own per-member factor; before SGD's step size this
+    is a per-layer learning rate (Heckel & Yilmaz 2021). `factors` is `(E, P)` (one column
+    per parameter, the member axis first so that a stopped member's row drops); `scaled`
+    says which columns to apply, the others passing through untouched."""
+
+    def __init__(self, factors: torch.Tensor, scaled: Sequence[bool]) -> None:
+        self.factors, self.scaled = factors, tuple(scaled)
+
+    def init(self, params: list[torch.Tensor]) -> State:
+        return {}
+
+    def update(self, updates: list[torch.Tensor], state: State, params: list[torch.Tensor],
+               step: torch.Tensor) -> tuple[list[torch.Tensor], State]:
+        return [u * per_member(self.factors[:, k], u) if self.scaled[k] else u
+                for k, u in enumerate(updates)], state
 
 
 class ScaleByAdam:
