@@ -352,6 +352,9 @@ class TrainConfig(Strict):
     # per-member: the order of the examples in each epoch of a mini-batch stream (a
     # registered ordering, grokscope.config.components.ORDERINGS); mini-batches only
     order: str | list[str] = "reshuffle"
+    # per-member: the share of each member's training examples whose label is replaced by
+    # another class, drawn from its split seed (classification only; test labels stay clean)
+    label_noise: Annotated[float, Field(ge=0, lt=1)] | list[Annotated[float, Field(ge=0, lt=1)]] = 0.0
 
     @field_validator("loss")
     @classmethod

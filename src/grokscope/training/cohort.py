@@ -24,6 +24,7 @@ from grokscope.training.device import (
     resolve_sampler,
     set_matmul_precision,
 )
+from grokscope.training.label_noise import noisy_labels
 from grokscope.training.losses import correct, per_example_loss
 from grokscope.training.members import MemberSpec, resolve_members
 from grokscope.training.optim import OPTIMIZERS, CohortOptimizer
@@ -97,6 +98,7 @@ class Cohort:
         self._loss_fn = loss_function(config.train.loss)  # once: never looked up in a trace
         self.masks = self.splits.train.to(self.device)  # (E, N) True = train
         self.test_masks = self.splits.test.to(self.device)  # (E, N) True = test
+        self._labels = self._member_labels()  # (E, N) with label noise, else None: shared
         self.subsets = {k: v.to(self.device) for k, v in self.splits.subsets.items()}  # (N,)
         train = config.train
         self.precision = resolve_precision(train.precision, self.device)
@@ -154,6 +156,25 @@ class Cohort:
         per_member = len(test_rows) + int(self.masks.sum(1).max())
         self._shared_rows = used if len(used) <= per_member else test_rows
         self._train_rows = None if len(used) <= per_member else full_batch(self.masks)[0]
+
+    def _member_labels(self) -> torch.Tensor | None:
+        """Each member's labels when some member trains on noisy ones (`train.label_noise`)."""
+        shares = [m.label_noise for m in self.members]
+        if not any(shares):
+            return None
+        if self.task.regression:
+            raise ConfigError(f"train.label_noise: task '{self.task.name}' is a regression; "
+                              "label noise relabels classes (allowed: 0)")
+        return noisy_labels(self.task.labels, self.masks, shares,
+                            [m.split_seed for m in self.members], self.task.n_classes)
+
+    def _labels_at(self, rows: torch.Tensor) -> torch.Tensor:
+        """Labels at shared `(n,)` or per-member `(E, n)` rows, each member's own if noisy."""
+        if self._labels is None:
+            return self.task.labels[rows]
+        if rows.dim() == 1:
+            return self._labels[:, rows]
+        return self._labels.gather(1, rows)
 
     @property
     def n_members(self) -> int:
@@ -244,7 +265,7 @@ class Cohort:
                    prepared: dict[str, torch.Tensor]) -> torch.Tensor:
         """The summed weighted loss of rows `(E, b)`: one chunk's share of the objective."""
         logits = self._outputs(self.task.inputs[batch], batch, prepared)  # (E, b, C)
-        loss = self._loss(logits, self.task.labels[batch]) * weights
+        loss = self._loss(logits, self._labels_at(batch)) * weights
         if self._loss_weight is not None:
             loss = loss * self._loss_weight
         return loss.sum()
@@ -294,6 +315,8 @@ class Cohort:
         self.ids = [self.ids[k] for k in keep]
         self.members = [self.members[k] for k in keep]
         self.masks, self.test_masks = self.masks[index], self.test_masks[index]
+        if self._labels is not None:
+            self._labels = self._labels[index]
         self.model.select(index)
         self.optimizer.select(index, list(self.model.parameters()))
         if not keep:  # nothing left to train
@@ -344,7 +367,7 @@ class Cohort:
         shared = self._shared_rows
         for cols in _chunks(len(shared), n_members, chunk, self._budget()):
             rows = shared[cols]
-            inputs, labels = self.task.inputs[rows], self.task.labels[rows]
+            inputs, labels = self.task.inputs[rows], self._labels_at(rows)
             logits = self._outputs(inputs.expand(n_members, *inputs.shape), rows, prepared)
             loss[:, rows] = self._loss(logits, labels).to(loss.dtype)
             hit[:, rows] = self._hits(logits, labels).to(hit.dtype)
@@ -352,7 +375,7 @@ class Cohort:
             for cols in _chunks(self._train_rows.shape[1], n_members, chunk,
                                 self._budget()):
                 rows = self._train_rows[:, cols]
-                labels = self.task.labels[rows]
+                labels = self._labels_at(rows)
                 logits = self._outputs(self.task.inputs[rows], rows, prepared)
                 loss.scatter_(1, rows, self._loss(logits, labels).to(loss.dtype))
                 hit.scatter_(1, rows, self._hits(logits, labels).to(hit.dtype))

@@ -26,6 +26,7 @@ class MemberSpec:
     init_scale: float
     output_scale: float = 1.0
     order: str = "reshuffle"  # example ordering of the mini-batch stream
+    label_noise: float = 0.0  # share of the training labels replaced by another class
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -41,6 +42,7 @@ _PER_MEMBER = {
     "split.kappa": lambda c: getattr(c.split, "kappa", None),  # teacher_student split
     "train.batch_size": lambda c: c.train.batch_size,
     "train.order": lambda c: c.train.order,
+    "train.label_noise": lambda c: c.train.label_noise,
     "optim.lr": lambda c: c.optim.lr,
     "optim.weight_decay": lambda c: c.optim.weight_decay,
     "optim.betas": lambda c: c.optim.betas,
@@ -103,9 +105,10 @@ def resolve_members(config: ExperimentConfig) -> list[MemberSpec]:
             init_scale=float(scale),
             output_scale=float(out_scale),
             order=str(order),
+            label_noise=float(noise),
         )
         for (seed, split_seed, fraction, n_train, f, batch, lr, wd, betas, scale, out_scale,
-             order) in zip(
+             order, noise) in zip(
             seeds,
             split_seeds,
             per_member("split.fraction"),
@@ -118,6 +121,7 @@ def resolve_members(config: ExperimentConfig) -> list[MemberSpec]:
             per_member("model.init_scale"),
             per_member("model.output_scale"),
             per_member("train.order"),
+            per_member("train.label_noise"),
             strict=True,
         )
     ]
