@@ -114,3 +114,35 @@ def test_pezeshki2022_recipe_is_one_cohort_with_its_controls():
     assert (c.model.name, c.model.init, c.model.bias) == ("linear", "zeros", False)
     assert (c.optim.name, _one(c.optim.lr), _one(c.optim.weight_decay)) == ("sgd", 1.0, 0.0)
     assert c.train.batch_size is None and c.train.loss == "mse"  # full-batch GD on the MSE
+
+
+def test_heckel_yilmaz2021_recipe_pins_their_two_layer_setup():
+    configs, members = _configs("heckel_yilmaz2021")
+    assert len(members) == 40  # 20 draws x (same step, scaled steps)
+    c = configs[0]
+    assert (c.task.name, c.task.n_train, c.task.dim, tuple(c.task.scale_range)) == (
+        "geometric_teacher", 100, 50, (1.0, 4.0))
+    assert (c.model.width, c.model.depth, c.model.activation, c.model.bias) == (250, 1, "relu",
+                                                                                True)
+    assert c.model.param_scales == {"w_out": 0.01}  # their `-w 1 0.01`
+    assert (c.optim.name, _one(c.optim.lr), _one(c.optim.momentum)) == ("sgd", 8e-3, 0.0)
+    assert c.train.batch_size is None and c.train.loss == "mse"  # full-batch GD
+    factors = sorted(tuple(t.factors.items()) for x in configs for t in x.optim.transforms)
+    assert factors == [(("w0", 0.0125), ("b0", 0.0125))]  # 1e-6 / 8e-5 on the first layer
+    assert {m["label"] for m in members} == {"same step", "scaled steps"}
+
+
+def test_heckel_yilmaz2021_quick_reproduces_the_bump_and_its_removal(tmp_path):
+    """The quick variant (6 draws x 1k steps, seconds on a CPU) passes its checks: the same
+    step size gives a double descent in most draws, the scaled one a monotone risk."""
+    from grokscope.reproduce.runner import run_reproduction
+
+    result = run_reproduction(find_suite("heckel_yilmaz2021")[0], quick=True, out_root=tmp_path,
+                              progress=False, overrides=["train.device=cpu"])
+    assert result.checks and all(c.ok for c in result.checks), [c.row() for c in
+                                                                     result.checks]
+    shapes = {}
+    for row in result.rows:
+        shapes.setdefault(row["label"], []).append(row["dd_shape"])
+    assert shapes["scaled steps"].count("monotone") >= 5
+    assert shapes["same step"].count("double descent") >= 3

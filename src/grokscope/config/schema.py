@@ -325,6 +325,9 @@ class OptimConfig(Strict):
         return clip + list(self.transforms)
 
 
+Share = Annotated[float, Field(ge=0, lt=1)]
+
+
 class TrainConfig(Strict):
     steps: Annotated[int, Field(ge=1)] = 20_000
     # per-member; None: full batch
@@ -354,7 +357,7 @@ class TrainConfig(Strict):
     order: str | list[str] = "reshuffle"
     # per-member: the share of each member's training examples whose label is replaced by
     # another class, drawn from its split seed (classification only; test labels stay clean)
-    label_noise: Annotated[float, Field(ge=0, lt=1)] | list[Annotated[float, Field(ge=0, lt=1)]] = 0.0
+    label_noise: Share | list[Share] = 0.0
 
     @field_validator("loss")
     @classmethod
