@@ -118,18 +118,21 @@ def test_pezeshki2022_recipe_is_one_cohort_with_its_controls():
 
 def test_heckel_yilmaz2021_recipe_pins_their_two_layer_setup():
     configs, members = _configs("heckel_yilmaz2021")
-    assert len(members) == 40  # 20 draws x (same step, scaled steps)
+    assert len(members) == 60  # 20 draws x (same step, scaled steps, same step halved)
     c = configs[0]
     assert (c.task.name, c.task.n_train, c.task.dim, tuple(c.task.scale_range)) == (
         "geometric_teacher", 100, 50, (1.0, 4.0))
     assert (c.model.width, c.model.depth, c.model.activation, c.model.bias) == (250, 1, "relu",
                                                                                 True)
     assert c.model.param_scales == {"w_out": 0.01}  # their `-w 1 0.01`
-    assert (c.optim.name, _one(c.optim.lr), _one(c.optim.momentum)) == ("sgd", 8e-3, 0.0)
+    assert (c.optim.name, c.optim.momentum) == ("sgd", 0.0)
+    rates = {bool(x.optim.transforms): sorted(set(x.optim.lr if isinstance(x.optim.lr, list)
+                                                  else [x.optim.lr])) for x in configs}
+    assert rates == {False: [4e-3, 8e-3], True: [8e-3]}  # their 8e-5 x n 100; the halved control
     assert c.train.batch_size is None and c.train.loss == "mse"  # full-batch GD
     factors = sorted(tuple(t.factors.items()) for x in configs for t in x.optim.transforms)
     assert factors == [(("w0", 0.0125), ("b0", 0.0125))]  # 1e-6 / 8e-5 on the first layer
-    assert {m["label"] for m in members} == {"same step", "scaled steps"}
+    assert {m["label"] for m in members} == {"same step", "scaled steps", "same step, halved"}
 
 
 def test_heckel_yilmaz2021_quick_reproduces_the_bump_and_its_removal(tmp_path):
