@@ -19,7 +19,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-
 import numpy as np  # noqa: E402
 
 from grokscope.detection.double_descent import descent_shape  # noqa: E402
