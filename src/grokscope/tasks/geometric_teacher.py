@@ -18,6 +18,7 @@ import torch
 from grokscope.config.teacher_student import GeometricTeacherTaskConfig, TeacherDrawSplitConfig
 from grokscope.errors import ConfigError
 from grokscope.tasks.base import TaskData
+from grokscope.tasks.teacher_student import block_splits
 
 
 def _draw(config: GeometricTeacherTaskConfig, draw: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -57,8 +58,6 @@ def build(config: GeometricTeacherTaskConfig) -> TaskData:
 def split(config: TeacherDrawSplitConfig, task: TaskData, split_seeds: Sequence[int],
           fractions: Sequence[Any], n_trains: Sequence[Any], fs: Sequence[Any]) -> Any:
     """Train: the train rows of the member's draw; test: its test rows."""
-    from grokscope.tasks import Splits  # the Splits record lives with the split registry
-
     if task.name != "geometric_teacher":
         raise ConfigError(f"split 'teacher_draw': task '{task.name}' has no draws "
                           "(allowed tasks: geometric_teacher)")
@@ -67,6 +66,4 @@ def split(config: TeacherDrawSplitConfig, task: TaskData, split_seeds: Sequence[
     if bad:
         raise ConfigError(f"split 'teacher_draw': split seed {bad[0]} picks a draw the task "
                           f"does not have; allowed: 0..{draws - 1} (task.draws: {draws})")
-    block, in_test = task.groups["block"], task.groups["in_test"].bool()
-    own = torch.stack([block == s for s in split_seeds])
-    return Splits(own & ~in_test, own & in_test, {}, {"blocks": list(split_seeds)})
+    return block_splits(task, split_seeds)

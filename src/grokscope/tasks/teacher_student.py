@@ -100,12 +100,17 @@ def member_blocks(config: TeacherStudentSplitConfig, task: TaskData,
 def split(config: TeacherStudentSplitConfig, task: TaskData, split_seeds: Sequence[int],
           fractions: Sequence[Any], n_trains: Sequence[Any], fs: Sequence[Any]) -> Any:
     """Train: the member's block's train rows; test: its test rows."""
+    return block_splits(task, member_blocks(config, task, split_seeds))
+
+
+def block_splits(task: TaskData, blocks: Sequence[int]) -> Any:
+    """Member e trains on the train rows of block `blocks[e]` and is tested on its test rows
+    (the layout of the teacher-student tasks: groups `block` and `in_test`)."""
     from grokscope.tasks import Splits  # the Splits record lives with the split registry
 
-    blocks = member_blocks(config, task, split_seeds)
     block, in_test = task.groups["block"], task.groups["in_test"].bool()
     own = torch.stack([block == b for b in blocks])
-    return Splits(own & ~in_test, own & in_test, {}, {"blocks": blocks})
+    return Splits(own & ~in_test, own & in_test, {}, {"blocks": list(blocks)})
 
 
 def closed_form_test_mse(x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor,
