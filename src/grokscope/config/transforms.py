@@ -60,12 +60,17 @@ class TransformSpec(Strict):
         length."""
         import torch
 
-        value = getattr(self, field)
-        values = value if isinstance(value, list) else [value] * n_members
-        if len(values) != n_members:
-            raise ValueError(f"{field}: has {len(values)} values but the cohort has "
-                             f"{n_members} members")
+        values = member_values(getattr(self, field), field, n_members)
         return torch.tensor(values, dtype=torch.float32, device=device)
+
+
+def member_values(value: Any, where: str, n_members: int) -> list[Any]:
+    """One value per member: a scalar broadcast, a list checked for length."""
+    values = value if isinstance(value, list) else [value] * n_members
+    if len(values) != n_members:
+        raise ValueError(f"{where}: has {len(values)} values but the cohort has "
+                         f"{n_members} members")
+    return values
 
 
 @TRANSFORMS.register("clip_by_member_norm", "scale each member's gradient to a global L2 "
@@ -153,14 +158,8 @@ class ScaleByParameterSpec(TransformSpec):
         if unknown:
             raise ValueError(f"factors: {', '.join(unknown)} is not a parameter of this model "
                              f"(allowed: {', '.join(names)})")
-        columns = []
-        for name in names:
-            value = self.factors.get(name, 1.0)
-            values = value if isinstance(value, list) else [value] * n_members
-            if len(values) != n_members:
-                raise ValueError(f"factors.{name}: has {len(values)} values but the cohort has "
-                                 f"{n_members} members")
-            columns.append(values)
+        columns = [member_values(self.factors.get(name, 1.0), f"factors.{name}", n_members)
+                   for name in names]
         import torch
 
         factors = torch.tensor(columns, dtype=torch.float32, device=device).T.contiguous()
