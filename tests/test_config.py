@@ -93,3 +93,17 @@ def test_carvalho_recipe_keys_at_their_defaults_keep_an_old_runs_id():
     unscaled = parse_config({**base, "model": {**base["model"], "init_scale_biases": False}})
     standardized = parse_config({**base, "task": {**base["task"], "standardize": True}})
     assert len({run_id(config), run_id(unscaled), run_id(standardized)}) == 3
+
+
+def test_added_keys_a_model_kind_lacks_leave_its_id_computable():
+    """`model.param_scales` exists on the MLP only: a transformer's id must not look for it
+    (a KeyError here broke every sweep of transformers)."""
+    from grokscope.config import parse_config
+    from grokscope.config.identity import _id_view, run_id
+
+    config = parse_config({"model": {"name": "transformer"}, "train": {"steps": 10}})
+    assert "param_scales" not in _id_view(config)["model"]
+    scaled = parse_config({"model": {"name": "mlp", "param_scales": {"w_out": 0.01}},
+                           "train": {"steps": 10}})
+    plain = parse_config({"model": {"name": "mlp"}, "train": {"steps": 10}})
+    assert run_id(config) != run_id(plain) != run_id(scaled)

@@ -57,7 +57,7 @@ def _id_view(config: ExperimentConfig) -> dict[str, Any]:
     for key, default in ADDED_KEYS.items():
         *parents, leaf = key.split(".")
         section = paths.get(data, ".".join(parents)) if parents else data
-        if isinstance(section, dict) and section.get(leaf) == default:
+        if isinstance(section, dict) and leaf in section and section[leaf] == default:
             del section[leaf]
     return data
 
