@@ -27,7 +27,7 @@ LEVEL = {name: level for level, names in enumerate(LEVELS) for name in names.spl
 # stopping rule's settings (its rule is numpy, in detection.online), and an exporter's.
 ALLOWED = {("config", "grokscope.probes.config"), ("config", "grokscope.detection.online"),
            *(("config", f"grokscope.training.optim.{link}")
-             for link in ("base", "transforms", "grokfast", "geometry")),
+             for link in ("base", "transforms", "grokfast", "geometry", "tickets")),
            # an exporter's settings build their writer lazily, like a transform's link
            *(("config", f"grokscope.store.exporters.{w}") for w in ("tensorboard", "wandb", "csv"))}
 ROOT = Path(grokscope.__file__).parent

@@ -28,6 +28,7 @@ from grokscope.store import RunStore, curves
 from grokscope.store.lock import DirLock
 from grokscope.training.callbacks import Callback
 from grokscope.training.cohort import Cohort
+from grokscope.training.keep_weights import KeepWeights, missing_weights
 from grokscope.training.loop import train
 from grokscope.training.members import resolve_members
 from grokscope.yamlio import parse_yaml
@@ -93,6 +94,11 @@ def run_experiment(config: ExperimentConfig, run_dir: str | Path | None = None,
         redetect = _prepare(store, config, overwrite)
         events = finished_events(store, config, redetect)
         if events:
+            missing = missing_weights(store, config, config.train.steps)
+            if missing:
+                raise ConfigError(f"train.keep_weights: {store.path} finished without the "
+                                  f"weights of steps {', '.join(map(str, missing[:5]))}; "
+                                  "retrain with --overwrite to keep them")
             export_missing(store, config)
             return RunResult(store.path, events, 0.0)
         if config.train.threads:
@@ -101,10 +107,11 @@ def run_experiment(config: ExperimentConfig, run_dir: str | Path | None = None,
         probes = ProbeCallback(cohort)  # a probe the task cannot serve fails here
         stopping = [StoppingCallback(config, cohort.n_members)] if config.stopping else []
         exports = [ExportCallback(config, spec, store) for spec in config.export]
+        kept = [KeepWeights(config)] if config.train.kept_steps() else []
         t0 = time.perf_counter()
         with RunProgress(config.train.steps, cohort.n_members, config.detect,
                          enabled=progress) as bar:
-            train(cohort, store, [probes, *stopping, *exports, bar, *callbacks])
+            train(cohort, store, [probes, *stopping, *exports, *kept, bar, *callbacks])
         seconds = time.perf_counter() - t0
         events = finalize(store, config, cohort, seconds)
         for export in exports:

@@ -21,6 +21,9 @@ from grokscope.config.schema import ExperimentConfig
 ANALYSIS_KEYS = ("detect",)
 # where a run is and what else it writes: a moved run, or one exported elsewhere, is the same run
 LOCATION_KEYS = ("name", "out_dir", "export")
+# what a run also writes, one level down: weights kept for a lottery ticket change nothing
+# that is trained
+OUTPUT_KEYS = ("train.keep_weights", "train.keep_weights_every")
 # Keys added to the schema after runs were stored, with the default that means "as before":
 # left out of the id while at that default, so a stored run keeps its id (and its sweep
 # finds it finished) after an upgrade.
@@ -39,7 +42,11 @@ def is_analysis_key(key: str) -> bool:
 def training_view(config: ExperimentConfig) -> dict[str, Any]:
     """The resolved config less its analysis and location keys."""
     data = config.model_dump(mode="json")
-    return {k: v for k, v in data.items() if k not in ANALYSIS_KEYS + LOCATION_KEYS}
+    view = {k: v for k, v in data.items() if k not in ANALYSIS_KEYS + LOCATION_KEYS}
+    for key in OUTPUT_KEYS:
+        section, leaf = key.split(".")
+        view[section].pop(leaf, None)
+    return view
 
 
 def analysis_view(config: ExperimentConfig) -> dict[str, Any]:

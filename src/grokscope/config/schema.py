@@ -358,6 +358,28 @@ class TrainConfig(Strict):
     # per-member: the share of each member's training examples whose label is replaced by
     # another class, drawn from its split seed (classification only; test labels stay clean)
     label_noise: Share | list[Share] = 0.0
+    # the live members' weights are also written to weights/step-<n>.pt at these steps
+    # and every `keep_weights_every` steps (with step 0 and the last): what a lottery
+    # ticket is pruned from (`prune` transform, `grokscope ticket`). Output only: the run's
+    # id does not change.
+    keep_weights: list[Annotated[int, Field(ge=0)]] = []
+    keep_weights_every: Annotated[int, Field(ge=1)] | None = None
+
+    @model_validator(mode="after")
+    def _kept_within_training(self) -> TrainConfig:
+        beyond = [s for s in self.keep_weights if s > self.steps]
+        if beyond:
+            raise ValueError(f"train.keep_weights: step {beyond[0]} is beyond train.steps "
+                             f"({self.steps}; allowed: 0..{self.steps})")
+        return self
+
+    def kept_steps(self) -> set[int]:
+        """Every step whose weights the run keeps (empty: none)."""
+        every = self.keep_weights_every
+        if not self.keep_weights and every is None:
+            return set()
+        spaced = set(range(0, self.steps + 1, every)) | {0, self.steps} if every else set()
+        return set(self.keep_weights) | spaced
 
     @field_validator("loss")
     @classmethod

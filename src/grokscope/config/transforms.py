@@ -8,7 +8,7 @@ a new transform is one file: its settings, its `build`, one `@TRANSFORMS.registe
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -164,6 +164,44 @@ class ScaleByParameterSpec(TransformSpec):
 
         factors = torch.tensor(columns, dtype=torch.float32, device=device).T.contiguous()
         return ScaleByParameter(factors, [name in self.factors for name in names])
+
+
+PruneKind = Literal["magnitude", "random", "rescaled_l2", "rescaled_l1", "none"]
+StepRef = Annotated[int, Field(ge=0)] | Literal["final", "alpha0", "alpha1", "transition"]
+Keep = Annotated[float, Field(gt=0, le=1)]
+
+
+@TRANSFORMS.register("prune", "a lottery ticket (Minegishi et al. 2024): the source run's "
+                     "largest weights at a step kept, the rest zero from step 0 (or controls)")
+class PruneSpec(TransformSpec):
+    """Per member: `kind` (magnitude, random, rescaled_l2/l1: dense at the ticket's norm,
+    none: dense), the source `step` (a kept step, or final / alpha0 / alpha1 / transition of
+    the source member's curve), `keep` (the share of weights kept: Minegishi et al.'s
+    "sparsity") and `member` (the source member; None: the member at the same position).
+    A member re-draws its step-0 weights from its own seed: give it its source member's
+    (see `grokscope.training.optim.tickets`)."""
+
+    name: str = "prune"
+    source: str  # a run directory that kept weights (train.keep_weights)
+    kind: PruneKind | list[PruneKind] = "magnitude"
+    step: StepRef | list[StepRef] = "final"
+    keep: Keep | list[Keep] = 0.4
+    member: Annotated[int, Field(ge=0)] | list[Annotated[int, Field(ge=0)]] | None = None
+    params: list[str] | None = None  # None: every weight matrix and embedding
+    seed: Annotated[int, Field(ge=0)] = 0  # random masks
+
+    def build_named(self, n_members: int, device: Any, names: Sequence[str]) -> Any:
+        if self.members is not None:
+            raise ValueError("members: not for prune (give the members that stay dense "
+                             "kind: none)")
+        from grokscope.training.optim.tickets import build_prune
+
+        sources = (list(range(n_members)) if self.member is None
+                   else member_values(self.member, "member", n_members))
+        return build_prune(self.source, member_values(self.kind, "kind", n_members),
+                           member_values(self.step, "step", n_members),
+                           member_values(self.keep, "keep", n_members), sources, self.params,
+                           self.seed, names, device)
 
 
 def parse_transform(data: Any, index: int) -> TransformSpec:

@@ -10,6 +10,8 @@
       spectra.parquet    vector probes: one row per (step, member, probe, index); and parts
       events.json        detected grokking events per member, and the run's status
       checkpoint.pt      model, optimizer and sampler state at the last checkpoint
+      weights/           the live members' weights at the steps `train.keep_weights` names
+                         (`step-<n>.pt`): what a lottery ticket is pruned from
       curves.png         train/test accuracy and loss vs step, grokking marked
       report.html        the self-contained report (`grokscope report`, `grokscope watch`)
       exports/<to>/      tracker exports written while training (`export:` in the config)
@@ -53,9 +55,10 @@ OWN_FILES = re.compile(r"^(config\.yaml|metrics\.parquet|spectra\.parquet|events
                        r"checkpoint\.pt|curves\.png|probe_.+\.png|members\.json|report\.html|"
                        r"checkpoint\.pt\.corrupt-\d+|" + re.escape(MARKER) + "|"
                        + re.escape(LOCK_NAME) + r"|\..+\.tmp-\d+)$")
-OWN_FOLDERS = ("metrics.parts", "spectra.parts")
+OWN_FOLDERS = ("metrics.parts", "spectra.parts", "weights")
 EXPORTS = "exports"  # a tree (TensorBoard runs, W&B offline runs): grokscope writes it all
 PART = re.compile(r"^part-(\d+)\.parquet$")
+WEIGHTS = re.compile(r"^step-(\d+)\.pt$")
 
 
 def _parquet_writer(table: pa.Table) -> Any:
@@ -86,6 +89,7 @@ class RunStore:
     spectra_parts_dir = property(lambda self: self.path / "spectra.parts")
     events_path = property(lambda self: self.path / "events.json")
     checkpoint_path = property(lambda self: self.path / "checkpoint.pt")
+    weights_dir = property(lambda self: self.path / "weights")
     curves_path = property(lambda self: self.path / "curves.png")
 
     # --- ownership ----------------------------------------------------------------------
@@ -103,7 +107,8 @@ class RunStore:
             sub = self.path / folder
             if sub.is_dir():
                 out += [f"{folder}/{p.name}" for p in sub.iterdir()
-                        if not (p.is_file() and (PART.match(p.name) or OWN_FILES.match(p.name)))]
+                        if not (p.is_file() and (PART.match(p.name) or WEIGHTS.match(p.name)
+                                                 or OWN_FILES.match(p.name)))]
         return sorted(out)
 
     def is_run(self) -> bool:
@@ -157,8 +162,8 @@ class RunStore:
 
     def temp_files(self) -> list[Path]:
         """Temporary files of interrupted writes, in the run and its parts folders."""
-        return [p for folder in (self.path, self.parts_dir, self.spectra_parts_dir)
-                for p in temp_files(folder)]
+        return [p for folder in (self.path, self.parts_dir, self.spectra_parts_dir,
+                                 self.weights_dir) for p in temp_files(folder)]
 
     def clean_temp(self) -> list[Path]:
         """Remove temporary files of interrupted writes (call it holding the run's lock)."""
@@ -307,6 +312,36 @@ class RunStore:
                 f"run: {self.checkpoint_path} cannot be loaded safely ({reason}); "
                 "`grokscope doctor --repair` moves it aside (the run then restarts from "
                 "step 0), or retrain with --overwrite") from None
+
+    # --- kept weights -------------------------------------------------------------------
+    def save_weights(self, step: int, state: dict[str, Any]) -> None:
+        """The weights at `step` (`{"step", "ids", "params": {name: (E_live, ...)}}`)."""
+        import torch
+
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        self.weights_dir.mkdir(exist_ok=True)
+        write_atomic(self.weights_dir / f"step-{step}.pt",
+                     lambda handle: handle.write(buffer.getvalue()))
+
+    def weight_steps(self) -> list[int]:
+        """The steps whose weights are kept, ascending."""
+        if not self.weights_dir.is_dir():
+            return []
+        return sorted(int(m.group(1)) for p in self.weights_dir.iterdir()
+                      if (m := WEIGHTS.match(p.name)))
+
+    def load_weights(self, step: int) -> dict[str, Any]:
+        """The weights kept at `step`, loaded with `weights_only=True`; a step not kept is a
+        one-line error listing those that are."""
+        import torch
+
+        path = self.weights_dir / f"step-{step}.pt"
+        if not path.is_file():
+            kept = ", ".join(map(str, self.weight_steps())) or "none"
+            raise ConfigError(f"run: {self.path} kept no weights at step {step} (kept: {kept});"
+                              " list the step in the source's train.keep_weights and retrain")
+        return torch.load(path, map_location="cpu", weights_only=True)
 
     # --- events -------------------------------------------------------------------------
     def write_events(self, events: dict[str, Any]) -> None:

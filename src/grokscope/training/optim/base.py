@@ -96,8 +96,9 @@ def select_link(link: Any, keep: torch.Tensor, done: dict[int, Any] | None = Non
     """Keep members `keep` of a link's per-member settings, in place.
 
     Settings that may differ per member are `(E,)` tensors (this module's contract), so every
-    tensor attribute with a member axis is sliced; nested links (a `Masked` link, a chain's
-    links) are sliced in turn. A tensor two links share (Adam's beta1 is also the step
+    tensor attribute with a member axis is sliced, and so is each tensor of a list of them
+    (a pruning link's masks); nested links (a `Masked` link, a chain's links) are sliced in
+    turn. A tensor two links share (Adam's beta1 is also the step
     size's bias correction), or a link two links hold (AdamW's decay reads the step size's
     link), is sliced once: `done` maps each original to its slice, and holds visited links."""
     done = {} if done is None else done
@@ -114,6 +115,10 @@ def select_link(link: Any, keep: torch.Tensor, done: dict[int, Any] | None = Non
         elif isinstance(value, list) and value and all(hasattr(v, "update") for v in value):
             for item in value:
                 select_link(item, keep, done)
+        elif isinstance(value, list) and any(isinstance(v, torch.Tensor) for v in value):
+            # per-parameter tensors with a member axis (a pruning link's masks); None: unset
+            setattr(link, name, [v[keep] if isinstance(v, torch.Tensor) and v.dim() > 0 else v
+                                 for v in value])
 
 
 def select_state(state: Any, keep: torch.Tensor) -> Any:
