@@ -59,6 +59,23 @@ def test_criteria_and_settings_by_label():
     assert not check(Expectation(metric="final_test_acc", stat="min", at_least=0.99), ROWS).ok
 
 
+def test_versus_divides_by_another_settings_statistic():
+    faster = check(Expectation(metric="alpha1", setting=1, versus=0, at_most=0.2), ROWS)
+    assert faster.measured == pytest.approx(500 / 3000) and faster.ok and faster.n == 3
+    assert "[1] / [0]" in faster.expectation.describe()
+    slower = check(Expectation(metric="alpha1", setting="frac=0.3", versus="frac=0.5",
+                               at_least=2), ROWS)
+    assert slower.measured == pytest.approx(6.0) and slower.ok
+    never = [dict(r, alpha1=None) if r["setting"] == 0 else r for r in ROWS]
+    assert check(Expectation(metric="alpha1", setting=0, versus=1, at_least=2),
+                 never).measured == float("inf")  # never, against a finite time: beyond all
+    assert check(Expectation(metric="alpha1", setting=1, versus=0, at_most=1),
+                 never).measured == 0.0
+    both = [dict(r, alpha1=None) for r in ROWS]
+    ratio = check(Expectation(metric="alpha1", setting=0, versus=1, at_least=0), both)
+    assert ratio.measured is None and not ratio.ok  # never over never: no evidence
+
+
 def test_share_of_a_verdict():
     c = check(Expectation(metric="verdict", equals="grokked", at_least=0.8), ROWS)
     assert c.measured == pytest.approx(5 / 6) and c.ok

@@ -149,3 +149,59 @@ def test_heckel_yilmaz2021_quick_reproduces_the_bump_and_its_removal(tmp_path):
         shapes.setdefault(row["label"], []).append(row["dd_shape"])
     assert shapes["scaled steps"].count("monotone") >= 5
     assert shapes["same step"].count("double descent") >= 3
+
+
+def test_minegishi2023_recipe_and_its_source():
+    from grokscope.reproduce.spec import source_config, with_source
+
+    path = find_suite("minegishi2023")[0]
+    spec = load_spec(path)
+    configs, members = _configs("minegishi2023")
+    assert len(members) == 32  # 8 settings x 4 seeds
+    c = configs[0]
+    assert (c.task.name, c.task.p, c.task.op, c.split.fraction) == ("modular", 67, "a+b", 0.4)
+    assert (c.model.embed_dim, c.model.width, c.model.depth, c.model.combine) == (500, 48, 1,
+                                                                                  "sum")
+    assert (c.optim.name, c.optim.lr, c.optim.weight_decay, tuple(c.optim.betas)) == (
+        "adamw", 1e-3, 1.0, (0.9, 0.98))
+    assert c.train.batch_size is None and c.train.steps == 50_000  # full batch, 50k epochs
+    prunes = [t for x in configs for t in x.optim.transforms]
+    assert {t.keep for t in prunes} == {0.4} and {t.source for t in prunes} == {"{source}"}
+    assert sorted(t.kind for t in prunes) == sorted(
+        ["magnitude"] * 4 + ["random", "rescaled_l2", "rescaled_l1"])
+    source = source_config(spec, False, "runs/x/source")
+    assert source.cohort.seed == [0, 1, 2, 3] and 0 in source.train.kept_steps()
+    assert source.train.kept_steps() >= {0, 1000, 50_000}
+    placed = with_source(spec, "runs/x/source")
+    assert "{source}" not in str(placed.settings) and "runs/x/source" in str(placed.settings)
+
+
+def test_a_reproduction_trains_its_source_first_and_its_settings_read_it(tmp_path):
+    """A tiny ticket protocol: the source keeps its weights, the ticket setting is pruned from
+    them, the checks compare settings (`versus`)."""
+    import yaml
+
+    from grokscope.reproduce.runner import run_reproduction
+    from grokscope.store import RunStore
+
+    prune = {"name": "prune", "source": "{source}", "kind": "magnitude", "keep": 0.5}
+    spec = {"title": "tiny tickets", "paper": "test", "claim": "test", "seeds": 2,
+            "source": {"set": {"train.keep_weights_every": 20}},
+            "settings": [{"label": "dense"}, {"label": "ticket", "optim.transforms": [prune]}],
+            "expect": [{"metric": "final_train_acc", "setting": "ticket", "versus": "dense",
+                        "at_least": 0.0}],
+            "config": {"task": {"name": "modular", "p": 11},
+                       "split": {"name": "uniform", "fraction": 0.5},
+                       "model": {"name": "mlp", "embed_dim": 8, "width": 16},
+                       "optim": {"lr": 1e-2, "weight_decay": 1.0},
+                       "train": {"steps": 40, "log_every": 10, "device": "cpu"}}}
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    (folder / "tickets.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    result = run_reproduction(folder / "tickets.yaml", out_root=tmp_path / "runs",
+                              progress=False)
+    source = RunStore(tmp_path / "runs" / "tiny" / "tickets" / "source")
+    assert source.weight_steps() == [0, 20, 40] and source.is_finished()
+    assert len(result.rows) == 4 and result.checks[0].measured is not None
+    parts = sorted((tmp_path / "runs" / "tiny" / "tickets").glob("part-*/config.yaml"))
+    assert any(str(source.path) in p.read_text() for p in parts)

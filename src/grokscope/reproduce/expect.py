@@ -6,6 +6,7 @@ expect:
   - {metric: "step(test_loss < 0.01)", value: 14400, factor: 2}
   - {metric: final_test_acc, setting: 0, at_least: 0.99}
   - {metric: verdict, equals: memorized-only, stat: share, at_least: 1.0}
+  - {metric: alpha1, setting: ticket, versus: dense, at_most: 0.5}
 ```
 `metric` is a column of events.csv (per member: alpha1, final_test_acc, verdict, ...),
 `step(<split>_<loss|acc> <op> <threshold>)`, the first logged step where that metric crosses
@@ -13,7 +14,9 @@ the threshold (None if never), or `max(<probe>)`, `min(<probe>)`, `last(<probe>)
 column over the member's measured steps (e.g. `max(numerics/softmax_collapse)`). `stat`
 reduces it over the members (of `setting`, if given): median (default), mean, min, max, or
 share (fraction of members whose value equals `equals`, or for which it exists); `where`
-keeps only the members whose columns equal the values given. A member
+keeps only the members whose columns equal the values given; `versus` divides the statistic
+by the same statistic over another setting (a ticket's median alpha1 over the dense net's:
+inf when the setting never gets there, no value when neither does). A member
 with no value (it never generalized) counts as beyond every value: the median is infinite
 ("never") once half the members have none, which passes `at_least` and fails every other
 criterion; a probe never measured fails. The check passes when every criterion given
@@ -47,6 +50,9 @@ class Expectation(BaseModel):
     # only the members whose events.csv columns equal these (e.g. {dd_shape: double descent}:
     # a bump's timing among the members that have one)
     where: dict[str, str] | None = None
+    # a setting (index or label) to compare with: the measured value is this setting's
+    # statistic divided by that one's (e.g. a ticket's median alpha1 over the dense net's)
+    versus: int | str | None = None
     value: float | None = None  # the published number
     tolerance: Annotated[float, Field(ge=0)] | None = None
     factor: Annotated[float, Field(ge=1)] | None = None
@@ -72,6 +78,8 @@ class Expectation(BaseModel):
 
     def describe(self) -> str:
         where = f" [{self.setting}]" if self.setting is not None else ""
+        if self.versus is not None:
+            where += f" / [{self.versus}]"
         if self.where:
             where += " where " + ", ".join(f"{k} = {v}" for k, v in self.where.items())
         what = f"share {self.metric} = {self.equals}" if self.equals else \
@@ -157,8 +165,20 @@ def _probe_values(stat: str, name: str, rows: list[dict[str, Any]], table: Any) 
 def check(expectation: Expectation, rows: list[dict[str, Any]], table: Any | None = None,
           ) -> Check:
     """Measure one expectation over the members' rows (and metrics table for step())."""
-    chosen = [r for r in rows if (expectation.setting is None
-              or expectation.setting in (r["setting"], r["label"]))
+    measured, spread, n = _measure(expectation, expectation.setting, rows, table)
+    if expectation.versus is not None:
+        base, _, _ = _measure(expectation, expectation.versus, rows, table)
+        # a ratio needs both; never over never is no evidence (None), x over never is 0
+        measured = None if measured is None or base is None or (
+            math.isinf(measured) and math.isinf(base)) or base == 0 else measured / base
+    ok = measured is not None and _within(expectation, measured)
+    return Check(expectation, measured, spread, n, ok)
+
+
+def _measure(expectation: Expectation, setting: int | str | None, rows: list[dict[str, Any]],
+             table: Any | None) -> tuple[float | None, tuple[float, float] | None, int]:
+    """The statistic over the members of `setting`, their spread and how many they are."""
+    chosen = [r for r in rows if (setting is None or setting in (r["setting"], r["label"]))
               and all(str(r.get(k)) == v for k, v in (expectation.where or {}).items())]
     values = member_values(expectation, chosen, table)
     numbers = [float(v) for v in values if isinstance(v, int | float) and not
@@ -167,8 +187,7 @@ def check(expectation: Expectation, rows: list[dict[str, Any]], table: Any | Non
     measured = _reduce(expectation, values, numbers)
     if PROBE_METRIC.match(expectation.metric) and None in values:
         measured = None  # a probe that was not measured is no evidence, not "never"
-    ok = measured is not None and _within(expectation, measured)
-    return Check(expectation, measured, spread, len(chosen), ok)
+    return measured, spread, len(chosen)
 
 
 def _reduce(e: Expectation, values: list[Any], numbers: list[float]) -> float | None:

@@ -18,7 +18,13 @@ from grokscope.config import ExperimentConfig, paths
 from grokscope.errors import ConfigError
 from grokscope.report.reproduction import plot_settings, plot_shift, plot_steps_vs
 from grokscope.reproduce.expect import Check, check
-from grokscope.reproduce.spec import ReproductionSpec, expand, load_spec
+from grokscope.reproduce.spec import (
+    ReproductionSpec,
+    expand,
+    load_spec,
+    source_config,
+    with_source,
+)
 from grokscope.store import RunStore
 from grokscope.store.atomic import write_text_atomic
 from grokscope.store.metrics import renumber, split_matrix
@@ -99,6 +105,16 @@ def run_reproduction(path: Path, quick: bool = False, out_root: str | Path = "ru
     spec = load_spec(path)
     name = path.stem + ("-quick" if quick else "")
     run_dir = Path(out_root) / path.parent.name / name
+    runner_ = make_runner(runner, address, num_cpus, num_gpus)
+    source = source_config(spec, quick, str(run_dir / "source"), overrides)
+    if source is not None:  # trained first: the settings read its weights
+        failed = runner_.run([{"folder": str(run_dir / "source"), "cohort": "source",
+                               "config": source.model_dump(mode="json"), "overwrite": overwrite,
+                               "progress": progress and runner == "local"}], lambda j, r: None)
+        if failed:
+            raise ConfigError(f"reproduce: the source run failed ({failed[0][1]}); run it "
+                              "again to resume it")
+        spec = with_source(spec, str(run_dir / "source"))
     cohorts, members = expand(spec, quick, name=name, out_dir=str(run_dir), overrides=overrides)
     parts = [(config, local, [indices[j] for j in local])  # local: positions in the config
              for config, indices in cohorts
@@ -114,7 +130,7 @@ def run_reproduction(path: Path, quick: bool = False, out_root: str | Path = "ru
             print(f"  {job['cohort']} of {len(parts)}: {len(result['verdicts'])} members, "
                   f"{result['seconds']:.1f} s", flush=True)
 
-    failed = make_runner(runner, address, num_cpus, num_gpus).run(jobs, done)
+    failed = runner_.run(jobs, done)
     if failed:
         raise ConfigError(f"reproduce: {len(failed)} of {len(parts)} parts failed ("
                           + "; ".join(f"{c}: {why}" for c, why in failed[:3])

@@ -57,6 +57,20 @@ class FigureSpec(BaseModel):
     vs: str | None = None  # a setting key: also plot steps to generalize against it
 
 
+class SourceSpec(BaseModel):
+    """A run trained before the settings, on the same config with `set` applied (and
+    `quick_set` too in a quick run), one member per seed (member k has seed k): the dense
+    net a lottery ticket is pruned from. Every `{source}` in the settings and the config
+    becomes its folder."""
+
+    model_config = ConfigDict(extra="forbid")
+    set: dict[str, Any] = {}
+    quick_set: dict[str, Any] = {}
+
+
+SOURCE = "{source}"
+
+
 class ReproductionSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     title: str
@@ -67,6 +81,7 @@ class ReproductionSpec(BaseModel):
     quick: QuickSpec = QuickSpec()
     expect: list[Expectation] = []
     figure: FigureSpec = FigureSpec()
+    source: SourceSpec | None = None
     config: dict[str, Any]
 
     def expectations(self, quick: bool) -> list[Expectation]:
@@ -105,8 +120,7 @@ def expand(spec: ReproductionSpec, quick: bool = False, name: str = "figure",
     `[(config, member indices)]` and, per member, `{"setting": index, "label": ..., "seed": k}`.
     """
     settings = list(enumerate(spec.settings))
-    seeds = spec.seeds
-    data = copy.deepcopy(spec.config)
+    seeds, data = _shared(spec, quick, overrides)
     if quick:
         keep = spec.quick.settings
         if keep is not None:
@@ -115,12 +129,6 @@ def expand(spec: ReproductionSpec, quick: bool = False, name: str = "figure",
                 raise ConfigError(f"reproduce: quick.settings: indices {bad} outside "
                                   f"0..{len(spec.settings) - 1}")
             settings = [(i, spec.settings[i]) for i in keep]
-        seeds = spec.quick.seeds
-        if spec.quick.steps:
-            set_dotted(data, "train.steps", spec.quick.steps)
-        for key, value in spec.quick.set.items():
-            set_dotted(data, key, value)
-    apply_overrides(data, overrides or [])
     keys = list(dict.fromkeys(k for _, s in settings for k in s if k != "label"))
     per_member = [k for k in keys if k in PER_MEMBER_KEYS]
     shape_keys = [k for k in keys if k not in PER_MEMBER_KEYS]
@@ -153,3 +161,48 @@ def expand(spec: ReproductionSpec, quick: bool = False, name: str = "figure",
         group["name"], group["out_dir"] = name, out_dir
         cohorts.append((parse_config(group), indices))
     return cohorts, members
+
+
+def _shared(spec: ReproductionSpec, quick: bool, overrides: list[str] | None,
+            ) -> tuple[int, dict[str, Any]]:
+    """The seeds and the config every member shares: the file's, with the quick block's
+    steps and settings in a quick run, then the command line's overrides."""
+    data = copy.deepcopy(spec.config)
+    seeds = spec.quick.seeds if quick else spec.seeds
+    if quick:
+        if spec.quick.steps:
+            set_dotted(data, "train.steps", spec.quick.steps)
+        for key, value in spec.quick.set.items():
+            set_dotted(data, key, value)
+    apply_overrides(data, overrides or [])
+    return seeds, data
+
+
+def source_config(spec: ReproductionSpec, quick: bool, folder: str,
+                  overrides: list[str] | None = None) -> ExperimentConfig | None:
+    """The config of the file's `source` run (None without one): the shared config with
+    the source's own settings, seeds 0..S-1."""
+    if spec.source is None:
+        return None
+    seeds, data = _shared(spec, quick, overrides)
+    for key, value in {**spec.source.set, **(spec.source.quick_set if quick else {})}.items():
+        set_dotted(data, key, value)
+    set_dotted(data, "cohort.seed", list(range(seeds)))
+    data.get("cohort", {}).pop("members", None)
+    data["name"], data["out_dir"] = Path(folder).name, str(Path(folder).parent)
+    return parse_config(data)
+
+
+def with_source(spec: ReproductionSpec, folder: str) -> ReproductionSpec:
+    """The spec with every `{source}` string in its settings and config replaced by the
+    source run's folder."""
+    def put(value: Any) -> Any:
+        if isinstance(value, str):
+            return value.replace(SOURCE, folder)
+        if isinstance(value, dict):
+            return {k: put(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [put(v) for v in value]
+        return value
+
+    return spec.model_copy(update={"settings": put(spec.settings), "config": put(spec.config)})
