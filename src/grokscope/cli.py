@@ -200,6 +200,52 @@ def tasks() -> None:
 
 
 @app.command()
+def ticket(
+    run_dir: Annotated[Path, typer.Argument(help="a finished run that kept its weights "
+                                                 "(train.keep_weights)")],
+    keep: Annotated[list[float] | None, typer.Option(
+        help="share of weights kept (Minegishi et al.'s 'sparsity'); repeatable")] = None,
+    step: Annotated[list[str] | None, typer.Option(
+        help="source step to prune from: a kept step, final, alpha0, alpha1 or transition; "
+             "repeatable")] = None,
+    member: Annotated[list[int] | None, typer.Option(
+        help="source members to take tickets of (default: all); repeatable")] = None,
+    controls: Annotated[bool, typer.Option(
+        help="add a random mask, pruning at init and the dense net at the ticket's L2 norm")
+                        ] = True,
+    steps: Annotated[int | None, typer.Option(help="train the tickets this long [default: "
+                                                   "the source's steps]")] = None,
+    out: Annotated[Path | None, typer.Option(help="ticket run directory [default: "
+                                                  "RUN_DIR-tickets]")] = None,
+    overwrite: Annotated[bool, typer.Option(help="discard an existing ticket run")] = False,
+    progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+) -> None:
+    """Grokking tickets (Minegishi et al.): prune a finished run's weights by magnitude,
+    rewind to its step-0 weights and retrain, beside the dense net and the controls, as one
+    cohort; print the steps each needs to 95% test accuracy."""
+    from grokscope.tickets import run_tickets, summary
+
+    def parsed(value: str) -> int | str:
+        return int(value) if value.isdigit() else value
+
+    try:
+        result, members = run_tickets(run_dir, keep or [0.4], [parsed(s) for s in step or
+                                                               ["final"]], out, controls,
+                                      member, steps, overwrite, progress)
+    except ConfigError as exc:
+        _fail(exc)
+    table = Table(title=f"grokking tickets of {escape(str(run_dir))}")
+    rows = summary(result, members)
+    for key in rows[0]:
+        table.add_column(key, justify="left" if key == "label" else "right")
+    for row in rows:
+        table.add_row(*[escape(f"{v:.3g}" if isinstance(v, float) else
+                               ("never" if v is None else str(v))) for v in row.values()])
+    console.print(table)
+    console.print(escape(f"ticket run: {result.path} (members.json labels its members)"))
+
+
+@app.command()
 def reproduce(
     suite: Annotated[str, typer.Argument(help="suite under experiments/ (e.g. carvalho2025), "
                                                "or a reproduction YAML or folder")],

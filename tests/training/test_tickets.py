@@ -135,3 +135,29 @@ def test_a_step_past_training_and_a_missing_source_are_refused(tmp_path):
     with pytest.raises(ConfigError, match="is not a grokscope run directory"):
         run_experiment(parse_config(_config(optim={"transforms": [entry]})), tmp_path / "t",
                        progress=False)
+
+
+def test_the_ticket_command_builds_one_cohort_of_tickets_and_controls(source, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from grokscope.cli import app
+    from grokscope.experiment import load_run
+
+    out = tmp_path / "tickets"
+    result = CliRunner().invoke(app, ["ticket", str(source), "--keep", "0.3", "--step", "final",
+                                      "--step", "20", "--member", "1", "--out", str(out),
+                                      "--no-progress"])
+    assert result.exit_code == 0, result.output
+    labels = [m["label"] for m in json.loads((out / "members.json").read_text())]
+    assert labels == ["dense", "ticket 0.3 @ final", "ticket 0.3 @ 20", "random mask 0.3",
+                      "pruned at init 0.3", "dense at ticket L2 0.3"]
+    config, _ = load_run(out)
+    assert config.cohort.seed == [4] * 6  # source member 1's seed: its step-0 weights
+    prune = config.optim.transforms[-1]
+    assert prune.member == [1] * 6 and prune.step == ["final", "final", 20, "final", 0, "final"]
+    assert "ticket 0.3 @ final" in result.output and "vs dense" in result.output
+    bad = CliRunner().invoke(app, ["ticket", str(source), "--keep", "1.5", "--out",
+                                   str(tmp_path / "bad")])
+    assert bad.exit_code == 2 and "--keep: 1.5 is not a share in (0, 1]" in bad.output
