@@ -161,3 +161,18 @@ def test_the_ticket_command_builds_one_cohort_of_tickets_and_controls(source, tm
     bad = CliRunner().invoke(app, ["ticket", str(source), "--keep", "1.5", "--out",
                                    str(tmp_path / "bad")])
     assert bad.exit_code == 2 and "--keep: 1.5 is not a share in (0, 1]" in bad.output
+
+
+def test_a_centered_ticket_starts_from_zero_output(source):
+    """`model.center` subtracts the step-0 output: the masked net's, not the dense draw's."""
+    from grokscope.training.cohort import Cohort
+
+    prune = {"name": "prune", "source": str(source), "kind": ["magnitude", "none"],
+             "keep": 0.3, "member": [0, 0]}
+    cohort = Cohort(parse_config(_config(cohort={"seed": [3, 3]}, model={"center": True},
+                                         optim={"transforms": [prune]})))
+    rows = torch.arange(cohort.task.n_examples)
+    inputs = cohort.task.inputs[rows]
+    with torch.no_grad():
+        out = cohort._outputs(inputs.expand(2, *inputs.shape), rows, cohort.model.prepare())
+    assert out.abs().max() < 1e-5

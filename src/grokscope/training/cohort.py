@@ -110,8 +110,10 @@ class Cohort:
                               scale_biases=getattr(config.model, "init_scale_biases", True),
                               param_scales=getattr(config.model, "param_scales", None))
         self.model.to(self.device)
-        self._set_output_scaling(config.model.center, [s.output_scale for s in m])
+        # the optimizer first: a link may set the step-0 weights (a ticket's mask), and the
+        # centered output subtracts the output of those
         self.optimizer = self._build_optimizer()
+        self._set_output_scaling(config.model.center, [s.output_scale for s in m])
         batches = [s.batch_size for s in m]
         ordered = sorted({s.order for s in m} - {"reshuffle"})
         if ordered and all(b is None for b in batches):
