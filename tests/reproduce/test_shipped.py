@@ -157,7 +157,7 @@ def test_minegishi2023_recipe_and_its_source():
     path = find_suite("minegishi2023")[0]
     spec = load_spec(path)
     configs, members = _configs("minegishi2023")
-    assert len(members) == 32  # 8 settings x 4 seeds
+    assert len(members) == 44  # 11 settings x 4 seeds
     c = configs[0]
     assert (c.task.name, c.task.p, c.task.op, c.split.fraction) == ("modular", 67, "a+b", 0.4)
     assert (c.model.embed_dim, c.model.width, c.model.depth, c.model.combine) == (500, 48, 1,
@@ -168,7 +168,7 @@ def test_minegishi2023_recipe_and_its_source():
     prunes = [t for x in configs for t in x.optim.transforms]
     assert {t.keep for t in prunes} == {0.4} and {t.source for t in prunes} == {"{source}"}
     assert sorted(t.kind for t in prunes) == sorted(
-        ["magnitude"] * 4 + ["random", "rescaled_l2", "rescaled_l1"])
+        ["magnitude"] * 7 + ["random", "rescaled_l2", "rescaled_l1"])
     source = source_config(spec, False, "runs/x/source")
     assert source.cohort.seed == [0, 1, 2, 3] and 0 in source.train.kept_steps()
     assert source.train.kept_steps() >= {0, 1000, 50_000}

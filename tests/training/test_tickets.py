@@ -176,3 +176,14 @@ def test_a_centered_ticket_starts_from_zero_output(source):
     with torch.no_grad():
         out = cohort._outputs(inputs.expand(2, *inputs.shape), rows, cohort.model.prepare())
     assert out.abs().max() < 1e-5
+
+
+def test_layer_scope_keeps_the_share_of_every_tensor():
+    """Global magnitude pruning can empty a layer drawn at a smaller scale (our MLP's first
+    layer beside its N(0, 1) embedding); per-layer scope keeps `keep` of each."""
+    big, small = torch.randn(50, 10) * 10, torch.randn(10, 4) * 0.01
+    assert int(magnitude_mask([big, small], 0.4)[1].sum()) == 0
+    per_layer = magnitude_mask([big, small], 0.4, scope="layer")
+    assert [int(m.sum()) for m in per_layer] == [200, 16]
+    kept = per_layer[1]
+    assert small.abs()[kept].min() >= small.abs()[~kept].max()

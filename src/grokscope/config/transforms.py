@@ -189,6 +189,8 @@ class PruneSpec(TransformSpec):
     member: Annotated[int, Field(ge=0)] | list[Annotated[int, Field(ge=0)]] | None = None
     params: list[str] | None = None  # None: every weight matrix and embedding
     seed: Annotated[int, Field(ge=0)] = 0  # random masks
+    # magnitude over all pruned tensors together (Minegishi et al.), or each on its own
+    scope: Literal["global", "layer"] = "global"
 
     def build_named(self, n_members: int, device: Any, names: Sequence[str]) -> Any:
         if self.members is not None:
@@ -201,7 +203,7 @@ class PruneSpec(TransformSpec):
         return build_prune(self.source, member_values(self.kind, "kind", n_members),
                            member_values(self.step, "step", n_members),
                            member_values(self.keep, "keep", n_members), sources, self.params,
-                           self.seed, names, device)
+                           self.seed, names, device, self.scope)
 
 
 def parse_transform(data: Any, index: int) -> TransformSpec:

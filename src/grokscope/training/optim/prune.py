@@ -12,9 +12,15 @@ import torch
 from grokscope.training.optim.base import State
 
 
-def magnitude_mask(weights: list[torch.Tensor], keep: float) -> list[torch.Tensor]:
-    """Global one-shot magnitude pruning of one member: the `keep` share of the largest
-    |w| over every tensor together stays (ties broken by position, so the count is exact)."""
+def magnitude_mask(weights: list[torch.Tensor], keep: float,
+                   scope: str = "global") -> list[torch.Tensor]:
+    """One-shot magnitude pruning of one member: the `keep` share of the largest |w| over
+    every tensor together stays (`global`, Minegishi et al.'s scope), or of each tensor on
+    its own (`layer`: no layer can lose all its weights, which global pruning does to a
+    layer drawn at a smaller scale than the others). Ties are broken by position, so the
+    count is exact."""
+    if scope == "layer":
+        return [magnitude_mask([w], keep)[0] for w in weights]
     flat = torch.cat([w.abs().flatten() for w in weights])
     chosen = torch.zeros(flat.numel(), dtype=torch.bool)
     chosen[flat.topk(kept_count(flat.numel(), keep)).indices] = True

@@ -95,7 +95,7 @@ def _listed(values: Sequence[int]) -> str:
 
 def build_prune(source: str, kinds: Sequence[str], steps: Sequence[int | str],
                 keeps: Sequence[float], members: Sequence[int], chosen: Sequence[str] | None,
-                seed: int, names: Sequence[str], device: Any) -> Prune:
+                seed: int, names: Sequence[str], device: Any, scope: str = "global") -> Prune:
     """The `Prune` link of a ticket run: one mask (and init scale) per member."""
     src = Source(source)
     first = src.weights(src.steps[0], members[0])
@@ -116,7 +116,7 @@ def build_prune(source: str, kinds: Sequence[str], steps: Sequence[int | str],
             masks = random_mask(shapes, keep, torch.Generator().manual_seed(seed * 100_003 + k))
         else:
             at = src.weights(src.resolve(step, member), member)
-            masks = magnitude_mask([at[n] for n in covered], keep)
+            masks = magnitude_mask([at[n] for n in covered], keep, scope)
             if kind.startswith("rescaled"):
                 w0 = src.weights(0, member) if 0 in src.steps else None
                 if w0 is None:
