@@ -107,14 +107,12 @@ def summary(result: RunResult, members: list[TicketMember],
     accuracy (None: most never got there) next to the dense net's of the same sources."""
     import statistics
 
-    import numpy as np
-
+    from grokscope.reproduce.expect import first_step
     from grokscope.store import RunStore
     from grokscope.store.metrics import split_matrix
 
     steps, acc = split_matrix(RunStore(result.path).load_metrics(), "test", "accuracy")
-    reached = [float(steps[np.argmax(acc[:, e] >= threshold)]) if (acc[:, e] >= threshold).any()
-               else float("inf") for e in range(acc.shape[1])]
+    reached = [float("inf") if s is None else s for s in first_step(steps, acc, ">=", threshold)]
     verdicts = result.verdicts
     rows: dict[str, dict[str, Any]] = {}
     for index, member in enumerate(members):
