@@ -376,8 +376,6 @@ class TrainConfig(Strict):
     def kept_steps(self) -> set[int]:
         """Every step whose weights the run keeps (empty: none)."""
         every = self.keep_weights_every
-        if not self.keep_weights and every is None:
-            return set()
         spaced = set(range(0, self.steps + 1, every)) | {0, self.steps} if every else set()
         return set(self.keep_weights) | spaced
 

@@ -61,6 +61,15 @@ PART = re.compile(r"^part-(\d+)\.parquet$")
 WEIGHTS = re.compile(r"^step-(\d+)\.pt$")
 
 
+def _save_torch(path: Path, state: dict[str, Any]) -> None:
+    """torch.save, written atomically (a kill leaves the old file or the new one)."""
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    write_atomic(path, lambda handle: handle.write(buffer.getvalue()))
+
+
 def _parquet_writer(table: pa.Table) -> Any:
     return lambda handle: pq.write_table(table, handle)
 
@@ -288,11 +297,7 @@ class RunStore:
 
     # --- checkpoint ---------------------------------------------------------------------
     def save_checkpoint(self, state: dict[str, Any]) -> None:
-        import torch
-
-        buffer = io.BytesIO()
-        torch.save(state, buffer)
-        write_atomic(self.checkpoint_path, lambda handle: handle.write(buffer.getvalue()))
+        _save_torch(self.checkpoint_path, state)
 
     def load_checkpoint(self) -> dict[str, Any] | None:
         """The checkpoint, loaded with `weights_only=True`: tensors and plain Python values
@@ -316,13 +321,8 @@ class RunStore:
     # --- kept weights -------------------------------------------------------------------
     def save_weights(self, step: int, state: dict[str, Any]) -> None:
         """The weights at `step` (`{"step", "ids", "params": {name: (E_live, ...)}}`)."""
-        import torch
-
-        buffer = io.BytesIO()
-        torch.save(state, buffer)
         self.weights_dir.mkdir(exist_ok=True)
-        write_atomic(self.weights_dir / f"step-{step}.pt",
-                     lambda handle: handle.write(buffer.getvalue()))
+        _save_torch(self.weights_dir / f"step-{step}.pt", state)
 
     def weight_steps(self) -> list[int]:
         """The steps whose weights are kept, ascending."""

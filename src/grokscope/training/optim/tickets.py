@@ -104,11 +104,11 @@ def build_prune(source: str, kinds: Sequence[str], steps: Sequence[int | str],
         raise ValueError(f"source: {source}'s model has no parameter {missing[0]} (it "
                          f"holds: {', '.join(first)}): a ticket keeps the source's model")
     covered = pruned_names(names, first, chosen)
+    shapes = [first[n] for n in covered]
     rows: list[list[torch.Tensor]] = []
     scales = []
     for k, (kind, step, keep, member) in enumerate(zip(kinds, steps, keeps, members,
                                                        strict=True)):
-        shapes = [first[n] for n in covered]
         scale = 1.0
         if kind == "none":
             masks = [torch.ones_like(w, dtype=torch.bool) for w in shapes]
