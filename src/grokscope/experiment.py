@@ -19,12 +19,12 @@ from grokscope.detection import DETECTOR_VERSION, detect
 from grokscope.detection.double_descent import descent_shape
 from grokscope.detection.stopping import StoppingCallback
 from grokscope.errors import ConfigError
-from grokscope.exports import ExportCallback, default_dir, export_run
+from grokscope.exports import ExportCallback, check_folder, export_run, members_of, take_folder
 from grokscope.probes.callback import ProbeCallback
 from grokscope.probes.spikes import spike_summary
 from grokscope.report import plot_curves
 from grokscope.report.progress import RunProgress
-from grokscope.store import RunStore, curves
+from grokscope.store import RunStore, curves, guard
 from grokscope.store.lock import DirLock
 from grokscope.training.callbacks import Callback
 from grokscope.training.cohort import Cohort
@@ -90,6 +90,8 @@ def run_experiment(config: ExperimentConfig, run_dir: str | Path | None = None,
     """
     store = RunStore(run_dir or Path(config.out_dir) / config.name)
     store.check_location()
+    for spec in config.export:  # refused before the run directory is touched
+        check_folder(store, spec)
     with DirLock(store.path, "run"):
         redetect = _prepare(store, config, overwrite)
         events = finished_events(store, config, redetect)
@@ -122,9 +124,10 @@ def run_experiment(config: ExperimentConfig, run_dir: str | Path | None = None,
 def export_missing(store: RunStore, config: ExperimentConfig) -> None:
     """A finished run given an `export:` it has not written yet: write it from the store."""
     for spec in config.export:
-        out = default_dir(store, spec)
-        if not out.exists():
-            writer = spec.writer(out)
+        out, what = check_folder(store, spec)
+        if not guard.is_marked(out.resolve(), "export"):
+            keys = [m.key for m in members_of(config)]
+            writer = spec.writer(take_folder(out, spec, keys, what))
             export_run(store, config, writer)
             writer.close()
 

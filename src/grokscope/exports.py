@@ -18,7 +18,8 @@ import pyarrow.parquet as pq
 from grokscope.config import ExperimentConfig
 from grokscope.config.exports import ExportSpec
 from grokscope.store import RunStore
-from grokscope.store.atomic import remove_tree
+from grokscope.errors import ConfigError
+from grokscope.store import guard
 from grokscope.store.exporters import Writer
 from grokscope.store.exporters.rows import member_steps
 from grokscope.store.run_dir import EXPORTS
@@ -51,7 +52,38 @@ def members_of(config: ExperimentConfig, group: str | None = None,
 
 
 def default_dir(store: RunStore, spec: ExportSpec) -> Path:
-    return Path(spec.dir) if spec.dir else store.path / EXPORTS / spec.name
+    """Where an `export:` entry writes: its `dir`, else `<run>/exports/<name>` (a run's own
+    exports/ folder, never a link to somewhere else)."""
+    if spec.dir:
+        return Path(spec.dir)
+    exports = store.path / EXPORTS
+    if exports.is_symlink() or (exports.exists() and not exports.is_dir()):
+        raise ConfigError(f"export {spec.name!r}: {exports} is not a folder of the run's own "
+                          "(a link or a file); move it away, or give the export a dir")
+    return exports / spec.name
+
+
+def check_folder(store: RunStore, spec: ExportSpec) -> tuple[Path, str]:
+    """The folder of an `export:` entry and the setting that names it; refused, before
+    anything is written, when the export cannot take it: a folder neither new, empty nor an
+    export grokscope wrote, or one that overlaps the run directory (`grokscope.store.guard`)."""
+    out = default_dir(store, spec)
+    what = f"export {spec.name!r}" + (" dir" if spec.dir else "")
+    if spec.dir:
+        guard.refuse_overlap(out, store.path, what, "run directory")
+    if not guard.is_marked(out.resolve(), "export"):
+        guard.check_claim(out, "export", what)
+    return out, what
+
+
+def take_folder(out: Path, spec: ExportSpec, keys: list[str], what: str) -> Path:
+    """The export's folder, ready for a fresh writer: an export grokscope wrote there before
+    is removed (only the names its marker records), a new or empty folder is marked, anything
+    else is refused before a file is touched."""
+    real = Path(out).resolve()
+    if guard.is_marked(real, "export"):
+        guard.release(real, "export", what, guard.read_marker(real, "export").get("entries", []))
+    return guard.claim(out, "export", what, to=spec.name, entries=spec.entries(keys))
 
 
 def feed(writer: Writer, table: Any, members: list[Member]) -> None:
@@ -85,13 +117,14 @@ class ExportCallback(Callback):
 
     def __init__(self, config: ExperimentConfig, spec: ExportSpec, store: RunStore) -> None:
         self.spec = spec
-        self.out = default_dir(store, spec)
+        self.out, self.what = check_folder(store, spec)
         self.writer: Writer | None = None
         self.members = members_of(config)
 
     def on_start(self, loop: Loop) -> None:
         super().on_start(loop)
-        remove_tree(self.out)  # a fresh start, or a resume: rebuilt from the store below
+        # a fresh start, or a resume: rebuilt from the store below
+        self.out = take_folder(self.out, self.spec, [m.key for m in self.members], self.what)
         self.writer = self.spec.writer(self.out)
         for member in self.members:
             self.writer.open(member.key, member.name, member.group, member.settings)

@@ -52,7 +52,7 @@ def _same(a: dict, b: dict) -> bool:
 def test_tensorboard_holds_every_member_metric_and_step_exactly(report_run, tmp_path):
     pytest.importorskip("tensorboard")
     folder, runs = export(report_run, "tensorboard", tmp_path / "tb")
-    assert runs == 3 and sorted(p.name for p in folder.iterdir()) == [
+    assert runs == 3 and sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == [
         "member-0", "member-1", "member-2"]
     stored, read = _stored(report_run), _tensorboard(folder)
     assert len(stored) > 3 * 70 * 4  # 71 logged steps x 4 split metrics, plus the probes
@@ -108,7 +108,7 @@ def test_a_sweep_exports_as_one_group_under_its_run_ids(report_sweep, tmp_path):
 
     folder, runs = export(report_sweep, "tensorboard", tmp_path / "tb")
     assert runs == 4
-    assert sorted(p.name for p in folder.iterdir()) == sorted(load_sweep(report_sweep)["run"])
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == sorted(load_sweep(report_sweep)["run"])
 
 
 def test_live_export_equals_post_hoc_and_survives_a_crash(tmp_path, tiny_config):

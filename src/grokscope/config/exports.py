@@ -29,6 +29,12 @@ class ExportSpec(Strict):
     def writer(self, out: Path) -> Any:
         raise NotImplementedError
 
+    def entries(self, keys: list[str]) -> list[str]:
+        """The names the writer creates in its folder for tracker runs `keys`: recorded in
+        the folder's marker before writing, so a later delete removes these and no other
+        (`grokscope.store.guard`)."""
+        raise NotImplementedError
+
 
 @EXPORTERS.register("tensorboard", "TensorBoard event files: one run per member, every metric "
                     "and probe as a scalar, the events as text, the settings as HParams")
@@ -39,6 +45,9 @@ class TensorBoardExport(ExportSpec):
         from grokscope.store.exporters.tensorboard import TensorBoardWriter
 
         return TensorBoardWriter(out)
+
+    def entries(self, keys: list[str]) -> list[str]:
+        return list(keys)  # one TensorBoard run folder per member
 
 
 @EXPORTERS.register("wandb", "W&B offline run directories (one run per member, group = the "
@@ -52,6 +61,9 @@ class WandbExport(ExportSpec):
 
         return WandbWriter(out, self.project)
 
+    def entries(self, keys: list[str]) -> list[str]:
+        return ["wandb"]  # wandb's own tree of offline runs
+
 
 @EXPORTERS.register("csv", "long-form CSV: metrics.csv (member, step, metric, value) and "
                     "events.csv (one row per member: settings and events)")
@@ -62,6 +74,9 @@ class CsvExport(ExportSpec):
         from grokscope.store.exporters.csv import CsvWriter
 
         return CsvWriter(out)
+
+    def entries(self, keys: list[str]) -> list[str]:
+        return ["metrics.csv", "events.csv"]
 
 
 def parse_export(data: Any, index: int) -> ExportSpec:

@@ -36,10 +36,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from grokscope.errors import ConfigError
+from grokscope.store import guard
 from grokscope.store.atomic import (
     remove_empty_dir,
     remove_file,
-    remove_tree,
     temp_files,
     write_atomic,
     write_text_atomic,
@@ -54,7 +54,10 @@ THROUGH = b"grokscope.through_step"
 OWN_FILES = re.compile(r"^(config\.yaml|metrics\.parquet|spectra\.parquet|events\.json|"
                        r"checkpoint\.pt|curves\.png|probe_.+\.png|members\.json|report\.html|"
                        r"checkpoint\.pt\.corrupt-\d+|" + re.escape(MARKER) + "|"
-                       + re.escape(LOCK_NAME) + r"|\..+\.tmp-\d+)$")
+                       + re.escape(LOCK_NAME) + r"|\.(?:config\.yaml|metrics\.parquet|"
+                       r"spectra\.parquet|events\.json|checkpoint\.pt|curves\.png|probe_.+\.png|"
+                       r"members\.json|report\.html|part-\d+\.parquet|step-\d+\.pt|"
+                       + re.escape(MARKER) + r")\.tmp-\d+)$")
 OWN_FOLDERS = ("metrics.parts", "spectra.parts", "weights")
 EXPORTS = "exports"  # a tree (TensorBoard runs, W&B offline runs): grokscope writes it all
 PART = re.compile(r"^part-(\d+)\.parquet$")
@@ -108,10 +111,11 @@ class RunStore:
             return []
         out = []
         for entry in self.path.iterdir():
-            own = (entry.name in (*OWN_FOLDERS, EXPORTS) and entry.is_dir()) or (
-                OWN_FILES.match(entry.name) and entry.is_file())
+            own = (entry.name in (*OWN_FOLDERS, EXPORTS) and entry.is_dir()
+                   and not entry.is_symlink()) or (OWN_FILES.match(entry.name) and entry.is_file())
             if not own:
                 out.append(entry.name)
+        out += self._foreign_exports()
         for folder in OWN_FOLDERS:
             sub = self.path / folder
             if sub.is_dir():
@@ -119,6 +123,23 @@ class RunStore:
                         if not (p.is_file() and (PART.match(p.name) or WEIGHTS.match(p.name)
                                                  or OWN_FILES.match(p.name)))]
         return sorted(out)
+
+    def _foreign_exports(self) -> list[str]:
+        """Under exports/: every folder must be an export grokscope marked, holding only the
+        names its marker records (`grokscope.store.guard`)."""
+        exports = self.path / EXPORTS
+        if not exports.is_dir() or exports.is_symlink():
+            return []
+        out = []
+        for folder in exports.iterdir():
+            name = f"{EXPORTS}/{folder.name}"
+            if folder.is_symlink() or not folder.is_dir() or not guard.is_marked(folder,
+                                                                                 "export"):
+                out.append(name)
+                continue
+            entries = guard.read_marker(folder, "export").get("entries", [])
+            out += [f"{name}/{n}" for n in guard.foreign(folder, "export", entries)]
+        return out
 
     def is_run(self) -> bool:
         """Carries the marker, or (a run written before markers existed) a config.yaml and
@@ -160,7 +181,12 @@ class RunStore:
         # results first, config.yaml and the marker last: a kill half-way leaves either the
         # config with what is left of its results, or nothing trained at all
         last = {"config.yaml": 1, MARKER: 2, LOCK_NAME: 3}
-        remove_tree(self.path / EXPORTS)
+        exports = self.path / EXPORTS
+        if exports.is_dir():
+            for folder in sorted(exports.iterdir()):
+                guard.release(folder, "export", "--overwrite",
+                              guard.read_marker(folder, "export").get("entries", []))
+            remove_empty_dir(exports)
         for folder in OWN_FOLDERS:
             for part in sorted((self.path / folder).glob("*")):
                 remove_file(part)
@@ -172,7 +198,8 @@ class RunStore:
     def temp_files(self) -> list[Path]:
         """Temporary files of interrupted writes, in the run and its parts folders."""
         return [p for folder in (self.path, self.parts_dir, self.spectra_parts_dir,
-                                 self.weights_dir) for p in temp_files(folder)]
+                                 self.weights_dir) for p in temp_files(folder)
+                if OWN_FILES.match(p.name)]  # a `.notes.txt.tmp-1` of the user's stays
 
     def clean_temp(self) -> list[Path]:
         """Remove temporary files of interrupted writes (call it holding the run's lock)."""

@@ -9,9 +9,10 @@ from pathlib import Path
 from grokscope.config.exports import EXPORTERS
 from grokscope.errors import ConfigError
 from grokscope.experiment import load_run
-from grokscope.exports import export_run, members_of
+from grokscope.exports import export_run, members_of, take_folder
 from grokscope.reproduce.page import part_members
-from grokscope.store import RunStore
+from grokscope.store import RunStore, guard
+from grokscope.store.run_dir import EXPORTS
 from grokscope.sweep.store import SweepStore
 from grokscope.view.kinds import kind_of
 
@@ -21,14 +22,23 @@ def export(path: str | Path, to: str, out: str | Path | None = None) -> tuple[Pa
     path = Path(path)
     kind = kind_of(path, "export")
     spec = EXPORTERS.get(to, where="--to")(name=to)
-    target = Path(out) if out else path / "exports" / to
-    if target.exists() and any(target.iterdir()):
-        raise ConfigError(f"export: {target} is not empty; give a new folder (--out) or "
-                          "remove it first")
+    default = path / EXPORTS / to
+    target = Path(out) if out else default
+    what = "--out" if out else "export"
+    if target.resolve() != default.resolve():
+        guard.refuse_overlap(target, path, what, f"{kind} directory")
+    runs = _runs(path, kind)
+    keys = [m.key for store, config, k, names, group in runs
+            for m in members_of(config, group, k, names)]
+    if guard.is_marked(target.resolve(), "export") and any(
+            p.name not in (".grokscope-export",) for p in target.resolve().iterdir()):
+        raise ConfigError(f"export: {target} is not empty (an earlier export); give a new "
+                          "folder (--out) or remove it first")
+    target = take_folder(target, spec, keys, what)
     writer = spec.writer(target)
     written = 0
     try:
-        for store, config, keys, names, group in _runs(path, kind):
+        for store, config, keys, names, group in runs:
             members = members_of(config, group, keys, names)
             written += len(export_run(store, config, writer, members))
     finally:
