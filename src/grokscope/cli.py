@@ -226,7 +226,7 @@ def ticket(
     from grokscope.tickets import run_tickets, summary
 
     def parsed(value: str) -> int | str:
-        return int(value) if value.isdigit() else value
+        return int(value) if value.strip().lstrip("+-").isdigit() else value
 
     try:
         result, members = run_tickets(run_dir, keep or [0.4], [parsed(s) for s in step or

@@ -1,14 +1,19 @@
 """`grokscope doctor`: what a crash (or a person) can leave in a run or sweep directory, found
 and, with `repair=True`, fixed, never touching completed results.
 
-Repairs are limited to what carries no result: temporary files of interrupted writes, parts
-already merged into the consolidated file, a missing figure (redrawn from the metrics), a
-missing run marker, an unreadable checkpoint (moved aside, never deleted). A damaged result
-file (metrics, events, config) is reported with what to do; it is never rewritten here.
+Repairs are limited to what carries no result: temporary files of grokscope's own interrupted
+writes, parts already merged into the consolidated file, a missing figure (redrawn from the
+metrics), an unreadable checkpoint (moved aside, never deleted). A damaged result file
+(metrics, events, config) is reported with what to do; it is never rewritten here.
+
+Doctor acts only on folders grokscope created: a run directory carrying its marker
+(`.grokscope-run`). A folder without it (a user's project that merely has a `config.yaml`) is
+refused in one line and left exactly as it is; doctor never marks a folder.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +23,10 @@ from grokscope.experiment import describe, load_run
 from grokscope.report import plot_curves
 from grokscope.store.atomic import move, remove_empty_dir, remove_file, temp_files
 from grokscope.store.lock import DirLock, lock_holder
-from grokscope.store.run_dir import RunStore
+from grokscope.store.run_dir import MARKER, RunStore
+
+# temporary files of what a sweep writes at its top level (a user's `.x.tmp-1` stays)
+SWEEP_TEMP = re.compile(r"^\.(sweep\.yaml|table\.parquet|report\.html|members\.json)\.tmp-\d+$")
 
 
 @dataclass
@@ -40,9 +48,6 @@ def _run_findings(store: RunStore) -> list[tuple[Finding, object]]:
     for tmp in store.temp_files():
         out.append((Finding(tmp, "temporary file of an interrupted write", "remove it"),
                     lambda tmp=tmp: remove_file(tmp)))
-    if not store.marker_path.is_file():
-        out.append((Finding(path, "no run marker (written by an older grokscope)",
-                            "add the marker"), store.claim))
     for name in store.foreign_entries():
         out.append((Finding(path / name, "not written by grokscope (left alone)"), None))
     try:
@@ -86,6 +91,9 @@ def _redraw(store: RunStore, events: dict) -> None:
 
 def check_run(path: Path, repair: bool = False) -> list[Finding]:
     store = RunStore(path)
+    if not store.marker_path.is_file():
+        return [Finding(path, f"not a run grokscope created (no {MARKER} marker): not "
+                        "checked, nothing changed")]
     holder = lock_holder(path)
     if holder:
         return [Finding(path, f"being trained by process {holder}: not checked now")]
@@ -106,10 +114,16 @@ def check_run(path: Path, repair: bool = False) -> list[Finding]:
 def check(path: str | Path, repair: bool = False) -> list[Finding]:
     """Findings for a run directory, or for a sweep directory and each of its cohorts."""
     path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"doctor: {str(path)!r} is a file; give a run or sweep directory")
     if not path.is_dir():
         raise ConfigError(f"doctor: no such directory {str(path)!r}")
     if (path / "cohorts").is_dir() or (path / "sweep.yaml").is_file():
         return _check_sweep(path, repair)
+    if not RunStore(path).marker_path.is_file():
+        raise ConfigError(f"doctor: {str(path)!r} is not a directory grokscope created (no "
+                          f"{MARKER} marker); doctor checks and repairs only grokscope's own "
+                          "runs, so nothing was changed")
     return check_run(path, repair)
 
 
@@ -118,7 +132,7 @@ def _check_sweep(path: Path, repair: bool) -> list[Finding]:
     if holder:
         return [Finding(path, f"sweep being run by process {holder}: not checked now")]
     findings = []
-    for tmp in temp_files(path):
+    for tmp in (p for p in temp_files(path) if SWEEP_TEMP.match(p.name)):
         finding = Finding(tmp, "temporary file of an interrupted write", "remove it")
         if repair:
             remove_file(tmp)

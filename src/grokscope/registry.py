@@ -11,6 +11,12 @@ from grokscope.errors import ConfigError
 T = TypeVar("T")
 
 
+def source_of(entry: object) -> str:
+    """Where a registered entry comes from: its module (a task entry: its settings class's)."""
+    inner = getattr(entry, "config", entry)
+    return str(getattr(inner, "__module__", None) or getattr(entry, "__module__", "?"))
+
+
 class Registry(Generic[T]):
     """`REG.register("name", "what it is")(obj)`; `REG.get("name", where="optim.transforms.0")`."""
 
@@ -22,7 +28,9 @@ class Registry(Generic[T]):
     def register(self, name: str, description: str) -> Callable[[T], T]:
         def add(entry: T) -> T:
             if name in self._entries and self._entries[name][0] is not entry:
-                raise ValueError(f"{self.what}: {name!r} is registered twice")
+                raise ConfigError(f"{self.what} {name!r} is registered twice: by "
+                                  f"{source_of(self._entries[name][0])} and by "
+                                  f"{source_of(entry)}")
             self._entries[name] = (entry, description)
             for refresh in self._listeners:
                 refresh()

@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grokscope.config import ExperimentConfig
+from grokscope.config import ExperimentConfig, parse_config
 from grokscope.errors import ConfigError
 from grokscope.experiment import RunResult, load_run, run_experiment
+from grokscope.store import guard
 from grokscope.store.atomic import write_text_atomic
 from grokscope.training.members import cohort_size, select_members
 
+STEP_NAMES = ("final", "alpha0", "alpha1", "transition")
 CONTROLS = (("random mask", "random", "final"), ("pruned at init", "magnitude", 0),
             ("dense at ticket L2", "rescaled_l2", "final"))
 
@@ -39,6 +41,10 @@ def plan(n_source: int, keeps: list[float], steps: list[int | str], controls: bo
     """The members of the ticket cohort, source member by source member."""
     if not keeps or not steps:
         raise ConfigError("ticket: give at least one --keep and one --step")
+    for step in steps:
+        if not (isinstance(step, int) and step >= 0 or step in STEP_NAMES):
+            raise ConfigError(f"--step: {step!r} is not a source step (allowed: a kept step "
+                              f">= 0, or {', '.join(STEP_NAMES)})")
     bad = [k for k in keeps if not 0 < k <= 1]
     if bad:
         raise ConfigError(f"--keep: {bad[0]} is not a share in (0, 1] (the share of weights "
@@ -78,7 +84,7 @@ def ticket_config(source: ExperimentConfig, source_dir: Path, members: list[Tick
     if steps is not None:
         data["train"]["steps"] = steps
     data["name"] = name
-    return ExperimentConfig.model_validate(data)
+    return parse_config(data)  # anything still wrong: one line per field, no traceback
 
 
 def run_tickets(source_dir: Path, keeps: list[float], steps: list[int | str],
@@ -87,12 +93,17 @@ def run_tickets(source_dir: Path, keeps: list[float], steps: list[int | str],
                 overwrite: bool = False, progress: bool = True) -> tuple[RunResult,
                                                                           list[TicketMember]]:
     """Train the ticket cohort of a finished run (resumable) and label its members."""
+    source_dir = Path(source_dir)
     config, store = load_run(source_dir)
     if not store.is_finished():
         raise ConfigError(f"ticket: {source_dir} has not finished training (run it to its "
                           "end first: the tickets read its events and kept weights)")
     members = plan(cohort_size(config), keeps, steps, controls, sources)
-    folder = out or source_dir.parent / f"{source_dir.name}-tickets"
+    if train_steps is not None and train_steps < 1:
+        raise ConfigError(f"--steps: the tickets train for at least 1 step, got {train_steps}")
+    folder = Path(out) if out else source_dir.parent / f"{source_dir.name}-tickets"
+    # --overwrite of the source itself would delete the weights the tickets are pruned from
+    guard.refuse_overlap(folder, source_dir, "--out", "source run")
     cfg = ticket_config(config, source_dir.resolve(), members, folder.name, train_steps)
     result = run_experiment(cfg, folder, overwrite=overwrite, progress=progress)
     write_text_atomic(folder / "members.json", json.dumps(

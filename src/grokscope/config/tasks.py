@@ -54,16 +54,37 @@ def register_task(*names: str, description: str, build: str | Callable[[Any], An
 _loaded = False
 
 
+class PluginWarning(UserWarning):
+    """An installed plug-in could not be loaded; grokscope goes on without it."""
+
+
 def load_plugins() -> None:
     """Import every module other installed packages list under the entry-point groups
     `grokscope.tasks`, `.transforms`, `.probes`, `.models` and `.splits` (once per process); each
-    registers itself."""
+    registers itself.
+
+    Each plug-in is loaded in isolation, after the built-ins: one that fails to import (an
+    exception, a missing dependency, a syntax error, a missing module, even `sys.exit`) or
+    registers a name already taken is reported in one line naming it and its error, and
+    every other command and plug-in works on without it."""
     global _loaded
     if _loaded:
         return
     _loaded = True
+    import warnings
     from importlib.metadata import entry_points
 
+    import_module("grokscope.config.schema")  # the built-ins first: a plug-in cannot shadow one
     for group in PLUGIN_GROUPS:
         for entry in entry_points(group=group):
-            entry.load()
+            try:
+                entry.load()
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # noqa: BLE001 - SystemExit too: a plug-in's own
+                dist = getattr(getattr(entry, "dist", None), "name", None)
+                where = f"{entry.value}" + (f", package {dist}" if dist else "")
+                reason = " ".join(str(exc).split())[:200] or "no message"
+                warnings.warn(PluginWarning(
+                    f"plug-in {entry.name!r} ({group}: {where}) not loaded: "
+                    f"{type(exc).__name__}: {reason}"), stacklevel=2)
