@@ -8,6 +8,8 @@ plotter (`assets/report.js`), so no plotting library is embedded and the file st
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import time
 from importlib import resources
@@ -18,7 +20,7 @@ from grokscope.store.atomic import write_text_atomic
 from grokscope.store.run_dir import finite_json
 
 CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; "  # no request, ever
-       "script-src 'unsafe-inline'")
+       "script-src '{script_hash}'")  # the page's own script, by its hash: no other runs
 NOSCRIPT = "This report draws its tables and curves with JavaScript; enable it to see them."
 TEMPLATE = """<!DOCTYPE html>
 <html lang="en">
@@ -63,10 +65,19 @@ def render(payload: dict[str, Any], refresh: float | None = None) -> str:
             "version": grokscope.__version__, "refresh": refresh}
     blob = json.dumps(finite_json(data), allow_nan=False, separators=(",", ":"),
                       default=_plain)
-    blob = blob.replace("</", "<\\/")  # a string holding "</script>" cannot end the block
+    script = _asset("report.js")
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
     return TEMPLATE.format(title=_escape(str(payload.get("title", "grokscope report"))),
-                           csp=CSP, noscript=NOSCRIPT, style=_asset("report.css"),
-                           script=_asset("report.js"), data=blob)
+                           csp=CSP.format(script_hash=f"sha256-{digest}"), noscript=NOSCRIPT,
+                           style=_asset("report.css"), script=script, data=embed_json(blob))
+
+
+def embed_json(blob: str) -> str:
+    """JSON text made safe inside `<script type="application/json">`: `<`, `>` and `&` as
+    JSON escapes (`\\u003c`...), so no stored string can close the block, open a comment
+    (`<!--`, which would swallow the rest of the page) or start a tag; the parsed value is
+    unchanged."""
+    return blob.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
 
 
 def write_page(payload: dict[str, Any], path: Path, refresh: float | None = None) -> Path:

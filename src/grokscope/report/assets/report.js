@@ -10,6 +10,7 @@
   var LABELS = { alpha0: "α0", alpha1: "α1", delta_S: "ΔS", support: "S", delay: "delay",
     stop_step: "stop step", stop_rule: "stop rule", final_test_acc: "final test acc",
     final_train_acc: "final train acc", weight_decay: "wd", init_scale: "init scale" };
+  var VERDICTS = ["grokked", "memorized-only", "not-fitted", "diverged", "collapsed"];
   var state = { sel: null, tables: [], redraw: [] };
 
   /* ---------- small helpers ---------- */
@@ -17,7 +18,6 @@
     var node = document.createElement(tag);
     for (var k in attrs || {}) {
       if (k === "text") node.textContent = attrs[k];
-      else if (k === "html") node.innerHTML = attrs[k];
       else if (k.slice(0, 2) === "on") node.addEventListener(k.slice(2), attrs[k]);
       else node.setAttribute(k, attrs[k]);
     }
@@ -333,7 +333,8 @@
           } else {
             td.appendChild(document.createTextNode(fmt(r[c])));
           }
-          if (c === "verdict" && r[c]) td.classList.add("verdict-" + r[c]);
+          // a class only for a verdict grokscope writes: a stored string is text, never markup
+          if (c === "verdict" && VERDICTS.indexOf(r[c]) >= 0) td.classList.add("verdict-" + r[c]);
           if (c === "ok") td.className = r[c] ? "pass" : "fail";
           tr.appendChild(td);
         });
@@ -661,10 +662,15 @@
 
   /* ---------- main ---------- */
   var saved = loadState();
-  if (D.kind === "sweep") sweepBody();
-  else if (D.kind === "reproduction") reproductionBody();
-  else { var toc = headerSection(D.header, D.live); runBody(D.members, D.columns); finishToc(toc); }
-  if (saved.m !== undefined) select(saved.m, true);
+  try {  // data the page cannot draw (a damaged file) is said on the page; it still finishes
+    if (D.kind === "sweep") sweepBody();
+    else if (D.kind === "reproduction") reproductionBody();
+    else { var toc = headerSection(D.header, D.live); runBody(D.members, D.columns); finishToc(toc); }
+    if (saved.m !== undefined) select(saved.m, true);
+  } catch (err) {
+    app.appendChild(h("p", { class: "banner", id: "broken",
+      text: "Part of this report could not be drawn from its data (" + String(err) + ")." }));
+  }
   if (saved.y) window.scrollTo(0, Number(saved.y));
   window.addEventListener("scroll", function () { clearTimeout(state.scrollTimer); state.scrollTimer = setTimeout(saveState, 200); });
   document.body.setAttribute("data-ready", "1");
