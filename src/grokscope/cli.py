@@ -55,6 +55,21 @@ class _Group(TyperGroup):
         except (ConfigError, OSError) as exc:
             _say_error(exc)
             raise typer.Exit(code=2) from None
+        except (MemoryError, RuntimeError) as exc:
+            if not _out_of_memory(exc):
+                raise
+            _say_error(ConfigError("out of memory while running (the estimate passed, the "
+                                   "allocation failed); make cohort.members, the model or the "
+                                   "task smaller"))
+            raise typer.Exit(code=2) from None
+
+
+def _out_of_memory(error: BaseException) -> bool:
+    if isinstance(error, MemoryError):
+        return True
+    from grokscope.training.memory import out_of_memory
+
+    return out_of_memory(error)
 
 
 app = typer.Typer(cls=_Group, add_completion=False, no_args_is_help=True,

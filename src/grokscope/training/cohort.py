@@ -26,7 +26,8 @@ from grokscope.training.device import (
 )
 from grokscope.training.label_noise import noisy_labels
 from grokscope.training.losses import correct, per_example_loss
-from grokscope.training.members import MemberSpec, resolve_members
+from grokscope.training import memory
+from grokscope.training.members import MemberSpec, cohort_size, resolve_members
 from grokscope.training.optim import OPTIMIZERS, CohortOptimizer
 
 
@@ -84,8 +85,10 @@ class Cohort:
     def __init__(self, config: ExperimentConfig, device: torch.device | None = None) -> None:
         self.config = config
         self.device = device or resolve_device(config.train.device)
+        memory.check_members(cohort_size(config), self.device)  # refused before allocating
         self.members: list[MemberSpec] = resolve_members(config)
         seeds = [m.seed for m in self.members]
+        memory.check_task(config.task, self.device)
         task = build_task(config.task)
         m = self.members
         self.splits: Splits = build_splits(
@@ -103,6 +106,7 @@ class Cohort:
         train = config.train
         self.precision = resolve_precision(train.precision, self.device)
         set_matmul_precision(self.precision, self.device)
+        memory.check_cohort(config.model, task, len(self.members), self.device, build_model)
         self.model: CohortModule = build_model(config.model, task, len(self.members))
         # a model config without `init_scale_biases` / `param_scales` (transformer, linear)
         # scales every parameter alike
