@@ -26,7 +26,7 @@ def register(app: typer.Typer, console: Console, fail: Callable[[Exception], Non
         out: Annotated[Path | None, typer.Option(help=PAGE_HELP)] = None,
         watch: Annotated[bool, typer.Option(
             help="keep the page current while it trains (same as `grokscope watch`)")] = False,
-        interval: Annotated[float, typer.Option(min=0.5, help="--watch: seconds between looks and "
+        interval: Annotated[float, typer.Option(min=0.5, max=86400, help="--watch: seconds between looks and "
                                                               "page reloads")] = 5.0,
         cohorts: Annotated[bool, typer.Option(
             help="sweeps: also write each cohort's report (the runs table links to them)")] = True,
@@ -53,7 +53,7 @@ def register(app: typer.Typer, console: Console, fail: Callable[[Exception], Non
     def watch(
         path: Annotated[Path, typer.Argument(help="a run (or sweep) directory, while it trains")],
         out: Annotated[Path | None, typer.Option(help=PAGE_HELP)] = None,
-        interval: Annotated[float, typer.Option(min=0.5, help="seconds between looks and "
+        interval: Annotated[float, typer.Option(min=0.5, max=86400, help="seconds between looks and "
                                                               "page reloads")] = 5.0,
     ) -> None:
         """Keep report.html current while a run trains: rewritten on each flush, the open

@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+
 from grokscope.errors import ConfigError
 from grokscope.experiment import describe, load_run
 from grokscope.report import plot_curves
@@ -58,7 +60,7 @@ def _run_findings(store: RunStore) -> list[tuple[Finding, object]]:
     finished = bool(events and events.get("finished"))
     try:
         if store.checkpoint_path.is_file():
-            store.load_checkpoint()
+            _check_fits(store, store.load_checkpoint())
     except ConfigError:
         aside = store.checkpoint_path.with_name(f"checkpoint.pt.corrupt-{int(time.time())}")
         out.append((Finding(store.checkpoint_path, "checkpoint cannot be loaded" + (
@@ -81,6 +83,19 @@ def _run_findings(store: RunStore) -> list[tuple[Finding, object]]:
                                 "drawn)", "redraw it from the metrics"),
                         lambda: _redraw(store, events or {})))
     return out
+
+
+def _check_fits(store: RunStore, state: dict | None) -> None:
+    """A loadable checkpoint must also fit the run's model (a file copied from another run
+    fails on resume): the cohort of the run's config is built and compared."""
+    from grokscope.training.cohort import Cohort
+
+    if state is None:
+        return
+    config, _ = load_run(store.path)
+    wrong = Cohort(config, device=torch.device("cpu")).mismatch(state.get("cohort", {}))
+    if wrong:
+        raise ConfigError(f"checkpoint does not fit the run's model ({wrong})")
 
 
 def _redraw(store: RunStore, events: dict) -> None:

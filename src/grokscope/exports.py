@@ -17,9 +17,8 @@ import pyarrow.parquet as pq
 
 from grokscope.config import ExperimentConfig
 from grokscope.config.exports import ExportSpec
-from grokscope.store import RunStore
 from grokscope.errors import ConfigError
-from grokscope.store import guard
+from grokscope.store import RunStore, guard
 from grokscope.store.exporters import Writer
 from grokscope.store.exporters.rows import member_steps
 from grokscope.store.run_dir import EXPORTS

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from grokscope.errors import ConfigError
 from grokscope.config import DetectConfig, parse_config
 from grokscope.detection.forecast import Forecast, auroc, features
 from grokscope.detection.grokking import detect
@@ -48,7 +49,16 @@ class Member:
 
 
 def rule_set(specs: list[dict], cfg: DetectConfig) -> list[Rule]:
-    """The rules of `stopping:` entries (validated as in a config), for one member."""
+    """The rules of `stopping:` entries (validated as in a config), for one member. The
+    replay pools members of many runs, so a per-member list has no member to go to: refused
+    in one line rather than read as member 0's value."""
+    for index, spec in enumerate(specs):
+        listed = [k for k, v in spec.items() if isinstance(v, list)] if isinstance(
+            spec, dict) else []
+        if listed:
+            raise ConfigError(f"--rule {index}: {listed[0]}: a per-member list cannot be "
+                              "replayed over the pooled members of every run; give one value "
+                              "(one --rule per value to compare them)")
     config = parse_config({"stopping": specs, "detect": cfg.model_dump()})
     return [spec.build(0, cfg) for spec in config.stopping]
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import base64
 import csv
+import io
 import json
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
+from grokscope.errors import ConfigError
 from grokscope.report import run_page
 from grokscope.store import RunStore
 from grokscope.store.metrics import renumber
@@ -39,11 +41,32 @@ def _number(text: str) -> Any:
     return text
 
 
+def _read_json(path: Path, kind: type) -> Any:
+    try:
+        value = json.loads(path.read_bytes().decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        value = None
+    if not isinstance(value, kind):
+        raise ConfigError(f"reproduction: {path} is corrupt (not a JSON {kind.__name__}); run "
+                          "the reproduction again to rewrite it")
+    return value
+
+
 def read_csv(path: Path) -> list[dict[str, Any]]:
+    """A table the reproduction wrote (events, checks, summary); a damaged one (binary, not
+    UTF-8, ragged) is a one-line error naming it."""
     if not path.is_file():
         return []
-    with path.open(newline="") as handle:
-        return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(handle)]
+    try:
+        text = path.read_bytes().decode("utf-8")
+        if "\x00" in text:
+            raise ValueError("binary")
+        rows = list(csv.DictReader(io.StringIO(text, newline="")))
+        return [{str(k): _number(v) for k, v in row.items() if isinstance(v, str)}
+                for row in rows]
+    except (ValueError, csv.Error) as exc:
+        raise ConfigError(f"reproduction: {path} is not a CSV table grokscope wrote ({exc}); "
+                          "run the reproduction again to rewrite it") from None
 
 
 def part_members(path: Path) -> list[tuple[RunStore, list[dict[str, Any]]]]:
@@ -57,7 +80,7 @@ def part_members(path: Path) -> list[tuple[RunStore, list[dict[str, Any]]]]:
             continue
         listed = folder / "members.json"
         if listed.is_file():
-            members = json.loads(listed.read_text())
+            members = _read_json(listed, list)
         else:
             count = len((store.read_events() or {}).get("members", []))
             members = [{"index": i} for i in range(offset, offset + count)]
@@ -93,7 +116,7 @@ def _figure(path: Path) -> str | None:
 
 def reproduction_payload(path: Path) -> dict[str, Any]:
     """Everything the page shows of a reproduction directory (`grokscope reproduce`)."""
-    meta = json.loads((path / "reproduction.json").read_text()) \
+    meta = _read_json(path / "reproduction.json", dict) \
         if (path / "reproduction.json").is_file() else {}
     parts = _parts(path)
     events = read_csv(path / "events.csv")

@@ -240,8 +240,16 @@ class RunStore:
             return []
         return sorted((int(m[1]), p) for p in folder.iterdir() if (m := PART.match(p.name)))
 
-    @staticmethod
-    def _append(folder: Path, table: pa.Table, last_step: int) -> None:
+    def ensure_present(self) -> None:
+        """The run directory must still be there, marked, while its run writes: a folder
+        deleted (or moved) under a training run is not silently recreated with the steps
+        already logged missing and no config.yaml; the run stops with one line."""
+        if not self.marker_path.is_file():
+            raise ConfigError(f"run: {self.path} was deleted or moved while its run was "
+                              "training; the run stopped (start it again to train anew)")
+
+    def _append(self, folder: Path, table: pa.Table, last_step: int) -> None:
+        self.ensure_present()
         if table.num_rows:
             path = folder / f"part-{last_step:012d}.parquet"
             write_atomic(path, lambda handle: pq.write_table(table, handle))
@@ -263,10 +271,20 @@ class RunStore:
     @staticmethod
     def _read(path: Path) -> pa.Table:
         try:
-            return pq.read_table(path)
+            table = pq.read_table(path)
         except (OSError, pa.ArrowException) as exc:
             raise ConfigError(f"run: {path} is unreadable ({str(exc).splitlines()[0][:80]}); "
                               "restore it, or retrain with --overwrite") from None
+        schema = SPECTRA_SCHEMA if path.name.startswith("spectra") or \
+            path.parent.name == "spectra.parts" else SCHEMA
+        wrong = [f.name for f in schema if f.name in ("step", "member") and (
+            f.name not in table.column_names
+            or not pa.types.is_integer(table.schema.field(f.name).type))]
+        if wrong:
+            raise ConfigError(f"run: {path} is not a grokscope table (column {wrong[0]!r} "
+                              "missing or not integers); restore it, or retrain with "
+                              "--overwrite")
+        return table
 
     @classmethod
     def _through(cls, table: pa.Table | None) -> int:
@@ -286,9 +304,15 @@ class RunStore:
         last = max([through] + [s for s, _ in parts])
         if not tables:
             return schema.empty_table(), last
-        cast = [t.cast(pa.schema([schema.field(n) if n in schema.names else t.schema.field(n)
-                                  for n in t.column_names])) for t in tables]
-        return pa.concat_tables(cast, promote_options="default"), last
+        try:
+            cast = [t.cast(pa.schema([schema.field(n) if n in schema.names
+                                      else t.schema.field(n) for n in t.column_names]))
+                    for t in tables]
+            return pa.concat_tables(cast, promote_options="default"), last
+        except (pa.ArrowException, ValueError, TypeError) as exc:
+            raise ConfigError(f"run: {path} or its parts hold another schema "
+                              f"({str(exc).splitlines()[0][:80]}); restore it, or retrain "
+                              "with --overwrite") from None
 
     def load_metrics(self) -> pa.Table:
         """Every flushed row: the consolidated file plus any parts of a run still going."""
@@ -324,6 +348,7 @@ class RunStore:
 
     # --- checkpoint ---------------------------------------------------------------------
     def save_checkpoint(self, state: dict[str, Any]) -> None:
+        self.ensure_present()
         _save_torch(self.checkpoint_path, state)
 
     def load_checkpoint(self) -> dict[str, Any] | None:
@@ -372,6 +397,8 @@ class RunStore:
 
     # --- events -------------------------------------------------------------------------
     def write_events(self, events: dict[str, Any]) -> None:
+        if not self.path.is_dir():  # (events of an older, unmarked run may be re-detected)
+            self.ensure_present()
         text = json.dumps(finite_json(events), indent=2, allow_nan=False)
         write_text_atomic(self.events_path, text + "\n")
 
@@ -385,6 +412,11 @@ class RunStore:
                               "re-detect from the metrics, or retrain with --overwrite") from None
         if not isinstance(events, dict):
             raise ConfigError(f"run: {self.events_path} is corrupt (not a JSON object)")
+        members = events.get("members", [])
+        if not isinstance(members, list) or not all(isinstance(m, dict) for m in members):
+            raise ConfigError(f"run: {self.events_path} is corrupt (members is not a list of "
+                              "objects); delete it to re-detect from the metrics, or retrain "
+                              "with --overwrite")
         return events
 
     def is_finished(self) -> bool:

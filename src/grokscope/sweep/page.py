@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from grokscope.errors import ConfigError
 from grokscope.experiment import load_run
@@ -22,6 +21,7 @@ from grokscope.store import RunStore
 from grokscope.store.metrics import split_matrix
 from grokscope.sweep.phase import COLORS, fit_power_law, phase_cells
 from grokscope.sweep.store import SweepStore
+from grokscope.yamlio import read_yaml
 
 RUN_BUCKETS = 60  # points per run curve: a sweep draws hundreds of runs at once
 MAX_BY = 8  # scaling: one series per value of the second swept key, when it has this few
@@ -115,10 +115,10 @@ def sweep_payload(path: Path) -> dict[str, Any]:
     numeric = [k for k in swept if _numeric(frame, k)] if len(frame) else []
     planned = sum(len(m) for _, m in listed)
     unfinished = sum(1 for e in cohorts if not e.get("finished"))
+    spec = read_yaml(store.spec_path, "sweep") if store.spec_path.is_file() else {}
     spec_text = store.spec_path.read_text() if store.spec_path.is_file() else ""
     versions: dict[str, str] = next((e["versions"] for e in cohorts if e.get("versions")), {})
     seconds = [e.get("train_seconds") for e in cohorts if e.get("train_seconds")]
-    spec = yaml.safe_load(spec_text) if spec_text else {}
     spec = spec if isinstance(spec, dict) else {}
     title = f"sweep {spec.get('name') or path.name}" + (f": {spec['title']}"
                                                          if spec.get("title") else "")

@@ -32,6 +32,20 @@ EVENT_COLUMNS = ("verdict", "alpha0", "alpha1", "delay", "delta_S", "support", "
                  "spikes", "stop_step", "stop_rule", "last_step")
 
 
+def read_members(path: Path) -> list[dict[str, Any]]:
+    """A cohort's members.json: a list of members, each an object with its run `id`; a
+    damaged file is a one-line error naming it."""
+    try:
+        members = json.loads(path.read_bytes().decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, OSError):
+        members = None
+    if not isinstance(members, list) or not all(
+            isinstance(m, dict) and isinstance(m.get("id"), str) for m in members):
+        raise ConfigError(f"sweep: {path} is corrupt (not a list of members with their run "
+                          "ids); restore it, or run the sweep again with --overwrite")
+    return members
+
+
 class SweepStore:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -55,7 +69,7 @@ class SweepStore:
         for folder in sorted(self.cohorts_dir.glob("cohort-*")):
             members = folder / "members.json"
             if members.is_file():
-                out.append((folder, json.loads(members.read_text())))
+                out.append((folder, read_members(members)))
         return out
 
     def relabel(self, runs: list[Any]) -> int:

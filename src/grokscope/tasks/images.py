@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 import importlib.resources
 from functools import lru_cache
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -92,11 +93,15 @@ def load_mnist_files(source: str) -> dict[str, np.ndarray]:
     if path.is_dir():
         arrays = {role: read_idx(_find_idx(path, stems)) for role, stems in IDX_FILES.items()}
     elif path.is_file() and path.suffix == ".npz":
-        with np.load(path) as npz:
-            missing = [k for k in IDX_FILES if k not in npz.files]
-            if missing:
-                raise _path_error(source, f"the .npz lacks {', '.join(missing)}")
-            arrays = {k: npz[k] for k in IDX_FILES}
+        try:  # allow_pickle=False (numpy's default): an .npz cannot run code
+            with np.load(path, allow_pickle=False) as npz:
+                missing = [k for k in IDX_FILES if k not in npz.files]
+                if missing:
+                    raise _path_error(source, f"the .npz lacks {', '.join(missing)}")
+                arrays = {k: npz[k] for k in IDX_FILES}
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+            reason = " ".join(str(exc).split())[:80] or type(exc).__name__
+            raise _path_error(source, f"not a readable .npz of arrays: {reason}") from None
     else:
         raise _path_error(source, "no such folder or .npz file")
     return arrays

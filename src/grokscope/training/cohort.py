@@ -15,6 +15,7 @@ from grokscope.errors import ConfigError
 from grokscope.models import build_model
 from grokscope.models.cohort import CohortModule
 from grokscope.tasks import Splits, TaskData, build_splits, build_task
+from grokscope.training import memory
 from grokscope.training.backends import build_backend
 from grokscope.training.batches import SAMPLERS, full_batch
 from grokscope.training.device import (
@@ -26,7 +27,6 @@ from grokscope.training.device import (
 )
 from grokscope.training.label_noise import noisy_labels
 from grokscope.training.losses import correct, per_example_loss
-from grokscope.training import memory
 from grokscope.training.members import MemberSpec, cohort_size, resolve_members
 from grokscope.training.optim import OPTIMIZERS, CohortOptimizer
 
@@ -403,9 +403,34 @@ class Cohort:
             "stopped": self.stopped,
         }
 
+    def mismatch(self, state: dict) -> str | None:
+        """Why a checkpoint's weights cannot be this cohort's (another width, depth or task
+        size: a file copied from another run), or None. Member axes aside, since a checkpoint
+        of a compacted cohort holds fewer members."""
+        saved = state.get("model") if isinstance(state, dict) else None
+        if not isinstance(saved, dict):
+            return "it holds no model weights"
+        own = self.model.state_dict()
+        if set(saved) != set(own):
+            names = sorted(set(saved) ^ set(own))
+            return f"its parameters differ ({', '.join(names[:3])})"
+        for name, tensor in own.items():
+            other = saved[name]
+            if not isinstance(other, torch.Tensor) or tuple(other.shape[1:]) != tuple(
+                    tensor.shape[1:]):
+                shape = tuple(other.shape) if isinstance(other, torch.Tensor) else type(other)
+                return f"{name} has shape {shape}, this config's model {tuple(tensor.shape)}"
+        return None
+
     def load_state_dict(self, state: dict) -> None:
         """Restore a checkpoint into a cohort freshly built from the same config: first
-        compacted to the checkpoint's live members, then loaded."""
+        compacted to the checkpoint's live members, then loaded. A checkpoint of another
+        model is refused in one line."""
+        wrong = self.mismatch(state)
+        if wrong:
+            raise ConfigError(f"run: checkpoint.pt does not belong to this run's model ({wrong});"
+                              " `grokscope doctor --repair` moves it aside (the run restarts "
+                              "from step 0), or retrain with --overwrite")
         ids = [int(k) for k in state.get("ids", range(self.n_members))]
         if ids != self.ids:
             position = {member: k for k, member in enumerate(self.ids)}

@@ -91,7 +91,7 @@ def check_cohort(model_config: Any, task: Any, n_members: int, device: torch.dev
     steps = n_members * n * (width * depth + n_out) * 4 * 3  # forward, backward, evaluation
     masks = n_members * n * 2
     free = available_bytes(device)
-    if free is not None and (weights + steps + masks) / n_members > free:  # not even one member fits
+    if free is not None and (weights + steps + masks) / n_members > free:  # not one member
         setting = f"model.{wide}" if width * depth >= n else "task"
     else:
         setting = "cohort.members"

@@ -29,11 +29,16 @@ def fingerprint(path: Path) -> tuple:
 
 
 def is_done(path: Path) -> bool:
-    """A run is done when its events say finished; a sweep when every cohort's do."""
+    """A run is done when its events say finished; a sweep (or reproduction) when no process
+    holds its lock any longer and every cohort's events say finished: a cohort not started
+    yet has no folder, so the folders alone cannot tell."""
     from grokscope.store import RunStore
+    from grokscope.store.lock import lock_holder
 
-    folders = sorted(path.glob("cohorts/*")) or sorted(path.glob("part-*")) or [path]
-    return all(RunStore(f).is_finished() for f in folders)
+    folders = sorted(path.glob("cohorts/*")) or sorted(path.glob("part-*"))
+    if not folders:
+        return RunStore(path).is_finished()
+    return lock_holder(path) is None and all(RunStore(f).is_finished() for f in folders)
 
 
 def watch(path: str | Path, interval: float = 5.0, out: str | Path | None = None,
