@@ -134,6 +134,7 @@ def plot(
     """Redraw curves.png of a run, or draw its probes (also while it trains: what is flushed)."""
     from grokscope.experiment import finished_events, load_run
     from grokscope.report import plot_curves, plot_probe
+    from grokscope.store import guard
 
     try:
         cfg, store = load_run(run_dir)
@@ -154,6 +155,7 @@ def plot(
     for name in probe:
         target = out or store.path / f"probe_{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.png"
         try:
+            guard.check_file(target, "--out")
             path = plot_probe(table, spectra, events, name, target, member, title=cfg.name)
         except ConfigError as exc:
             _fail(exc)

@@ -19,6 +19,17 @@ def _size(path: Path) -> str:
     return f"{path.stat().st_size / 1e6:.2f} MB"
 
 
+DAMAGE = (ValueError, KeyError, TypeError, IndexError, AttributeError, MemoryError,
+          RecursionError)
+
+
+def _damaged(path: Path, error: Exception) -> ConfigError:
+    """What a damaged file that no specific check caught still becomes: one line."""
+    reason = " ".join(str(error).split())[:100] or "no message"
+    return ConfigError(f"{path}: a result file is damaged ({type(error).__name__}: {reason}); "
+                       f"`grokscope doctor {path}` says which")
+
+
 def register(app: typer.Typer, console: Console, fail: Callable[[Exception], None]) -> None:
     @app.command()
     def report(
@@ -26,7 +37,8 @@ def register(app: typer.Typer, console: Console, fail: Callable[[Exception], Non
         out: Annotated[Path | None, typer.Option(help=PAGE_HELP)] = None,
         watch: Annotated[bool, typer.Option(
             help="keep the page current while it trains (same as `grokscope watch`)")] = False,
-        interval: Annotated[float, typer.Option(min=0.5, max=86400, help="--watch: seconds between looks and "
+        interval: Annotated[float, typer.Option(
+            min=0.5, max=86400, help="--watch: seconds between looks and "
                                                               "page reloads")] = 5.0,
         cohorts: Annotated[bool, typer.Option(
             help="sweeps: also write each cohort's report (the runs table links to them)")] = True,
@@ -46,6 +58,8 @@ def register(app: typer.Typer, console: Console, fail: Callable[[Exception], Non
             target = write_report(path, out, cohorts=cohorts)
         except ConfigError as exc:
             fail(exc)
+        except DAMAGE as exc:
+            fail(_damaged(path, exc))
         console.print(escape(f"wrote {target} ({_size(target)}, {time.perf_counter() - t0:.1f} s)"
                              f"; open it in any browser"))
 
@@ -53,7 +67,8 @@ def register(app: typer.Typer, console: Console, fail: Callable[[Exception], Non
     def watch(
         path: Annotated[Path, typer.Argument(help="a run (or sweep) directory, while it trains")],
         out: Annotated[Path | None, typer.Option(help=PAGE_HELP)] = None,
-        interval: Annotated[float, typer.Option(min=0.5, max=86400, help="seconds between looks and "
+        interval: Annotated[float, typer.Option(
+            min=0.5, max=86400, help="seconds between looks and "
                                                               "page reloads")] = 5.0,
     ) -> None:
         """Keep report.html current while a run trains: rewritten on each flush, the open
@@ -71,6 +86,8 @@ def register(app: typer.Typer, console: Console, fail: Callable[[Exception], Non
             watch_run(path, interval, out, on_write=said)
         except ConfigError as exc:
             fail(exc)
+        except DAMAGE as exc:
+            fail(_damaged(path, exc))
         except KeyboardInterrupt:
             console.print("stopped watching (the page stays as last written)")
 
@@ -89,6 +106,8 @@ def register(app: typer.Typer, console: Console, fail: Callable[[Exception], Non
             target, runs = write_export(path, to, out)
         except ConfigError as exc:
             fail(exc)
+        except DAMAGE as exc:
+            fail(_damaged(path, exc))
         hint = {"tensorboard": f"tensorboard --logdir {target}",
                 "wandb": f"wandb sync {target}/wandb/offline-run-*"}.get(to)
         console.print(escape(f"wrote {runs} runs to {target}" + (f"; view with: {hint}"

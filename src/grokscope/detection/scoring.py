@@ -17,11 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from grokscope.errors import ConfigError
 from grokscope.config import DetectConfig, parse_config
 from grokscope.detection.forecast import Forecast, auroc, features
 from grokscope.detection.grokking import detect
 from grokscope.detection.online import History, Rule, first_stop
+from grokscope.errors import ConfigError
 
 
 @dataclass

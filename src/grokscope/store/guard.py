@@ -23,6 +23,7 @@ build on `is_marked` here.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ from grokscope.store.atomic import (
 )
 
 KINDS = ("run", "sweep", "export", "reproduction")  # `.grokscope-<kind>`
+MARKER_TEMP = re.compile(r"^\.\.grokscope-[a-z]+\.tmp-\d+$")
 
 
 def marker(folder: Path, kind: str) -> Path:
@@ -71,19 +73,22 @@ def _shown(path: Path) -> str:
     return str(path) if resolved == path.absolute() else f"{path} (-> {resolved})"
 
 
-def claim(folder: str | Path, kind: str, what: str, **fields: Any) -> Path:
+def claim(folder: str | Path, kind: str, what: str, own: re.Pattern[str] | None = None,
+          **fields: Any) -> Path:
     """Make `folder` grokscope's folder of `kind` and return it: created new, or taken when it
     is empty or already carries that marker. Anything else is refused (ConfigError naming
-    `what`, the setting that gave the path) and nothing is written. `fields` go into the
-    marker (an export records the names it writes)."""
-    real = check_claim(folder, kind, what)
+    `what`, the setting that gave the path) and nothing is written. `own`: the names a folder
+    of this kind holds, so one written before markers existed (holding nothing else) is
+    taken too. `fields` go into the marker (an export records the names it writes)."""
+    real = check_claim(folder, kind, what, own)
     make_dir(real)
     if not is_marked(real, kind) or fields:
         write_text_atomic(marker(real, kind), json.dumps({"grokscope": kind, **fields}) + "\n")
     return real
 
 
-def check_claim(folder: str | Path, kind: str, what: str) -> Path:
+def check_claim(folder: str | Path, kind: str, what: str,
+                own: re.Pattern[str] | None = None) -> Path:
     """What `claim` checks, writing nothing: the resolved folder, or a ConfigError."""
     folder = Path(folder)
     real = folder.resolve()
@@ -94,7 +99,10 @@ def check_claim(folder: str | Path, kind: str, what: str) -> Path:
         if other is not None:
             raise ConfigError(f"{what}: {_shown(folder)} is a grokscope {other} directory; "
                               f"give a new or empty folder for the {kind}")
-        held = sorted(p.name for p in real.iterdir())
+        # a marker's own interrupted write is no one else's file
+        held = sorted(p.name for p in real.iterdir() if not MARKER_TEMP.match(p.name))
+        if own is not None and all(own.match(n) or TEMP.match(n) for n in held):
+            held = []  # written by a grokscope older than the markers
         if held:
             raise ConfigError(f"{what}: {_shown(folder)} is not empty (it holds "
                               f"{', '.join(held[:5])}) and grokscope did not create it; give "
@@ -160,6 +168,20 @@ def check_page(path: str | Path, what: str) -> Path:
         if PAGE_SIGN not in head:
             raise ConfigError(f"{what}: {_shown(path)} exists and is not a page grokscope "
                               "wrote; give a new file name (nothing was written)")
+    return real
+
+
+def check_file(path: str | Path, what: str) -> Path:
+    """A single file (a figure) grokscope may write at `path`: new, or inside a folder
+    grokscope owns (a run directory: its own figures are redrawn). An existing file
+    elsewhere is the user's and is refused."""
+    path = Path(path)
+    real = path.resolve()
+    if real.is_dir():
+        raise ConfigError(f"{what}: {_shown(path)} is a folder; give a file name")
+    if real.exists() and marked_as(real.parent) is None:
+        raise ConfigError(f"{what}: {_shown(path)} exists and grokscope did not write it; give "
+                          "a new file name (nothing was written)")
     return real
 
 

@@ -3,6 +3,7 @@ runner, and collect the table."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from grokscope.config import identity
 from grokscope.errors import ConfigError
 from grokscope.experiment import load_run, run_experiment
+from grokscope.store import guard
 from grokscope.store.atomic import write_atomic
 from grokscope.store.lock import DirLock
 from grokscope.sweep.pack import CohortPlan, cohort_config, pack
@@ -23,6 +25,10 @@ from grokscope.sweep.spec import Run, expand_runs, load_sweep_spec
 from grokscope.sweep.store import SweepStore, load_sweep
 from grokscope.training.cohort import Cohort
 from grokscope.training.device import members_per_cohort
+
+# what a sweep directory holds: a folder holding only these is a sweep (of an older grokscope)
+SWEEP_NAMES = re.compile(r"^(sweep\.yaml|table\.parquet|report\.html|cohorts|exports|"
+                         r"\.grokscope\.lock)$")
 
 
 @dataclass
@@ -102,6 +108,7 @@ def run_sweep(spec_path: str | Path, sweep_dir: str | Path | None = None,
     sweep table (pandas DataFrame). `callbacks` watch every cohort's training (local runner
     only)."""
     plan, store = plan_sweep(spec_path, sweep_dir, max_members)
+    guard.claim(store.path, "sweep", "--out" if sweep_dir else "sweep", own=SWEEP_NAMES)
     with DirLock(store.path, "sweep"):
         write_atomic(store.spec_path, lambda handle: handle.write(Path(spec_path).read_bytes()))
         store.relabel(plan.runs)

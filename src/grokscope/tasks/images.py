@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import gzip
 import importlib.resources
-from functools import lru_cache
 import zipfile
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np

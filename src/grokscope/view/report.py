@@ -9,6 +9,7 @@ from grokscope.experiment import load_run
 from grokscope.report.html import write_page
 from grokscope.report.run_page import run_payload
 from grokscope.reproduce.page import reproduction_payload
+from grokscope.store import guard
 from grokscope.sweep.page import sweep_payload, write_cohort_reports
 from grokscope.view.kinds import kind_of
 
@@ -38,4 +39,5 @@ def write_report(path: str | Path, out: str | Path | None = None, cohorts: bool 
     target = Path(out) if out else path / REPORT_NAME
     if target.is_dir():
         target = target / REPORT_NAME
+    guard.check_page(target, "--out" if out else "report")  # a user's file is never replaced
     return write_page(payload, target, refresh)
