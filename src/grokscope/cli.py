@@ -155,7 +155,8 @@ def plot(
     for name in probe:
         target = out or store.path / f"probe_{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.png"
         try:
-            guard.check_file(target, "--out")
+            if out:
+                guard.check_file(target, "--out")
             path = plot_probe(table, spectra, events, name, target, member, title=cfg.name)
         except ConfigError as exc:
             _fail(exc)

@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from grokscope.errors import ConfigError
+from grokscope.store import guard
 from grokscope.store.atomic import write_text_atomic
 
 Where = Annotated[list[str] | None, typer.Option(
@@ -68,6 +69,8 @@ def register(app: typer.Typer, console: Console, fail: Callable[[Exception], Non
 
         try:
             frame = select_runs(load_sweep(sweep_dir), where or [])
+            if csv:
+                guard.check_file(csv, "--csv")
         except ConfigError as exc:
             fail(exc)
         shown = Table(title=f"{sweep_dir}: {len(frame)} runs")
@@ -98,7 +101,8 @@ def register(app: typer.Typer, console: Console, fail: Callable[[Exception], Non
 
         try:
             frame = select_runs(load_sweep(sweep_dir), where or [])
-            target = out or sweep_dir / (f"phase_{metric}.png" if metric else "phase.png")
+            target = guard.check_file(out, "--out") if out else sweep_dir / (
+                f"phase_{metric}.png" if metric else "phase.png")
             path = plot_phase(frame, x, y, target, metric)
             cells = phase_cells(frame, x, y)
         except ConfigError as exc:
@@ -130,7 +134,9 @@ def register(app: typer.Typer, console: Console, fail: Callable[[Exception], Non
         try:
             frame = select_runs(load_sweep(sweep_dir), where or [])
             title = f"{metric} vs {x}" + (f" at {', '.join(where)}" if where else "")
-            path, fits = plot_scaling(frame, x, out or sweep_dir / f"scaling_{metric}.png",
+            target = guard.check_file(out, "--out") if out else \
+                sweep_dir / f"scaling_{metric}.png"
+            path, fits = plot_scaling(frame, x, target,
                                       metric, title=title, fit=fit, by=by)
         except ConfigError as exc:
             fail(exc)

@@ -23,9 +23,11 @@ import torch
 from grokscope.errors import ConfigError
 from grokscope.experiment import describe, load_run
 from grokscope.report import plot_curves
-from grokscope.store.atomic import move, remove_empty_dir, remove_file, temp_files
+from grokscope.store import guard
+from grokscope.store.atomic import TEMP, move, remove_empty_dir, remove_file, temp_files
 from grokscope.store.lock import DirLock, lock_holder
 from grokscope.store.run_dir import MARKER, RunStore
+from grokscope.sweep.run import SWEEP_NAMES
 
 # temporary files of what a sweep writes at its top level (a user's `.x.tmp-1` stays)
 SWEEP_TEMP = re.compile(r"^\.(sweep\.yaml|table\.parquet|report\.html|members\.json)\.tmp-\d+$")
@@ -133,8 +135,10 @@ def check(path: str | Path, repair: bool = False) -> list[Finding]:
         raise ConfigError(f"doctor: {str(path)!r} is a file; give a run or sweep directory")
     if not path.is_dir():
         raise ConfigError(f"doctor: no such directory {str(path)!r}")
-    if (path / "cohorts").is_dir() or (path / "sweep.yaml").is_file():
-        return _check_sweep(path, repair)
+    if guard.marked_as(path) == "sweep" or (
+            guard.marked_as(path) is None and (path / "cohorts").is_dir()
+            and all(SWEEP_NAMES.match(p.name) or TEMP.match(p.name) for p in path.iterdir())):
+        return _check_sweep(path, repair)  # (a sweep of an older grokscope: no marker)
     if not RunStore(path).marker_path.is_file():
         raise ConfigError(f"doctor: {str(path)!r} is not a directory grokscope created (no "
                           f"{MARKER} marker); doctor checks and repairs only grokscope's own "

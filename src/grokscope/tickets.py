@@ -104,7 +104,8 @@ def run_tickets(source_dir: Path, keeps: list[float], steps: list[int | str],
     folder = Path(out) if out else source_dir.parent / f"{source_dir.name}-tickets"
     # --overwrite of the source itself would delete the weights the tickets are pruned from
     guard.refuse_overlap(folder, source_dir, "--out", "source run")
-    cfg = ticket_config(config, source_dir.resolve(), members, folder.name, train_steps)
+    cfg = ticket_config(config, source_dir.resolve(), members, folder.resolve().name,
+                        train_steps)
     result = run_experiment(cfg, folder, overwrite=overwrite, progress=progress)
     write_text_atomic(folder / "members.json", json.dumps(
         [{"index": i, "label": m.label, "source_member": m.source, "kind": m.kind,

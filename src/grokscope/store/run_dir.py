@@ -142,18 +142,24 @@ class RunStore:
         return out
 
     def is_run(self) -> bool:
-        """Carries the marker, or (a run written before markers existed) a config.yaml and
-        nothing grokscope would not have written."""
+        """Carries the marker, or (a run written before markers existed) a config.yaml with
+        stored results beside it and nothing grokscope would not have written: a user's
+        folder holding only a config.yaml and a checkpoint.pt of their own is not a run."""
         if self.marker_path.is_file():
             return True
-        return self.config_path.is_file() and not self.foreign_entries()
+        results = self.events_path.is_file() or self.metrics_path.is_file() or \
+            self.parts_dir.is_dir()
+        return self.config_path.is_file() and results and not self.foreign_entries()
 
     def check_location(self) -> None:
         """Refuse a path where a run cannot go without mixing with what is there."""
         if self.path.exists() and not self.path.is_dir():
             raise ConfigError(f"run: {self.path} is a file, not a directory; give a run "
                               "directory (--out) that is new, empty or a grokscope run")
-        foreign = [] if self.marker_path.is_file() else self.foreign_entries()
+        foreign = [] if self.marker_path.is_file() or not self.path.is_dir() else (
+            self.foreign_entries() or ([] if self.is_run() else sorted(
+                p.name for p in self.path.iterdir()
+                if p.name != LOCK_NAME and not guard.MARKER_TEMP.match(p.name))))
         if foreign:
             shown = ", ".join(foreign[:5])
             raise ConfigError(f"run: {self.path} is not a grokscope run directory (it holds "
