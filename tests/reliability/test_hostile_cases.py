@@ -22,7 +22,6 @@ from conftest import TINY, CrashAt, merge
 from grokscope.cli import app
 from grokscope.errors import ConfigError
 from grokscope.experiment import run_experiment
-from grokscope.store import RunStore
 from grokscope.training.callbacks import Callback
 
 runner = CliRunner()

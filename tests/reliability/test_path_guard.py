@@ -68,7 +68,7 @@ def sandbox(template, tmp_path, monkeypatch):
 
 def _files(root: Path) -> dict[str, str]:
     out = {}
-    for folder, dirs, files in os.walk(root):  # links are not followed: listed, not entered
+    for folder, _dirs, files in os.walk(root):  # links are not followed: listed, not entered
         for name in files:
             path = Path(folder) / name
             if not path.is_symlink():
