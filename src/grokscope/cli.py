@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
-import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -48,7 +47,7 @@ class _Group(TyperGroup):
     """The command group, with a last line of defence: a ConfigError or an OS error (a missing
     folder, a read-only disk) that a command did not catch is still one line and exit 2."""
 
-    def invoke(self, ctx: click.Context) -> object:
+    def invoke(self, ctx: Any) -> object:  # a click Context (typer vendors click since 0.2x)
         warnings.showwarning = _show_warning
         try:
             return super().invoke(ctx)

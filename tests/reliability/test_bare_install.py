@@ -3,8 +3,8 @@
 The wheel is built from this checkout and installed into a fresh virtual environment
 *without extras*. Its dependencies are exactly those the wheel declares (and theirs, per
 their own metadata), taken from this environment's installed copies by symbolic link rather
-than from the network: an undeclared import (click, which typer no longer pulls in and only
-the `track` extra's wandb did) fails here as it fails for a user.
+than from the network: an undeclared import (click, which typer now vendors instead of
+requiring, and which only the `track` extra's wandb pulled in) fails here as for a user.
 """
 
 from __future__ import annotations
