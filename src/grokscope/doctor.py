@@ -27,7 +27,6 @@ from grokscope.store import guard
 from grokscope.store.atomic import TEMP, move, remove_empty_dir, remove_file, temp_files
 from grokscope.store.lock import DirLock, lock_holder
 from grokscope.store.run_dir import MARKER, RunStore
-from grokscope.sweep.run import SWEEP_NAMES
 
 # temporary files of what a sweep writes at its top level (a user's `.x.tmp-1` stays)
 SWEEP_TEMP = re.compile(r"^\.(sweep\.yaml|table\.parquet|report\.html|members\.json)\.tmp-\d+$")
@@ -137,7 +136,8 @@ def check(path: str | Path, repair: bool = False) -> list[Finding]:
         raise ConfigError(f"doctor: no such directory {str(path)!r}")
     if guard.marked_as(path) == "sweep" or (
             guard.marked_as(path) is None and (path / "cohorts").is_dir()
-            and all(SWEEP_NAMES.match(p.name) or TEMP.match(p.name) for p in path.iterdir())):
+            and all(guard.OWN_NAMES["sweep"].match(p.name) or TEMP.match(p.name)
+                    for p in path.iterdir())):
         return _check_sweep(path, repair)  # (a sweep of an older grokscope: no marker)
     if not RunStore(path).marker_path.is_file():
         raise ConfigError(f"doctor: {str(path)!r} is not a directory grokscope created (no "

@@ -234,3 +234,12 @@ def test_reproduction_report_shows_published_vs_measured(browser, tmp_path):
     assert runs == 6 and sorted(e["run"] for e in exported) == [f"member-{i}" for i in range(6)]
     by_run = {e["run"]: e for e in exported}
     assert [by_run[f"member-{i}"]["verdict"] for i in range(6)] == [r["verdict"] for r in rows]
+    # a reproduction's claim holding markup is drawn as text and cannot blank the page
+    meta = json.loads((folder / "reproduction.json").read_text())
+    meta["claim"] = "<!--<script>window.__pwned=1</script>"
+    (folder / "reproduction.json").write_text(json.dumps(meta))
+    hostile = Page(browser, write_report(folder))
+    assert hostile.page.evaluate("window.__pwned") is None
+    assert "1 of 2 checks pass" in hostile.page.inner_text("#verdict")
+    assert hostile.page.locator("text=Claim: <!--<script>").count() == 1
+    assert hostile.errors() == []

@@ -33,7 +33,11 @@ class ExportSpec(Strict):
         """The names the writer creates in its folder for tracker runs `keys`: recorded in
         the folder's marker before writing, so a later delete removes these and no other
         (`grokscope.store.guard`)."""
-        raise NotImplementedError
+        from grokscope.errors import ConfigError
+
+        raise ConfigError(f"export {self.name!r}: the exporter does not say which names it "
+                          "writes (define entries(keys) on its settings class), so grokscope "
+                          "cannot write it safely")
 
 
 @EXPORTERS.register("tensorboard", "TensorBoard event files: one run per member, every metric "

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,11 +32,6 @@ from grokscope.sweep.pack import balanced_chunks
 from grokscope.sweep.runners import Job, make_runner
 from grokscope.training.device import members_per_cohort
 from grokscope.training.members import resolve_members, select_members
-
-# what a reproduction directory holds (one of an older grokscope holds nothing else)
-REPRODUCTION_NAMES = re.compile(r"^(events\.csv|summary\.csv|checks\.csv|reproduction\.json|"
-                                r"[\w.-]+\.png|part-\d+|source|report\.html|exports|"
-                                r"\.grokscope\.lock)$")
 
 REPO_EXPERIMENTS = Path(__file__).resolve().parents[3] / "experiments"
 
@@ -111,7 +105,7 @@ def run_reproduction(path: Path, quick: bool = False, out_root: str | Path = "ru
     spec = load_spec(path)
     name = path.stem + ("-quick" if quick else "")
     run_dir = Path(out_root) / path.parent.name / name
-    guard.claim(run_dir, "reproduction", "--out", own=REPRODUCTION_NAMES)
+    guard.claim(run_dir, "reproduction", "--out")
     runner_ = make_runner(runner, address, num_cpus, num_gpus)
     source = source_config(spec, quick, str(run_dir / "source"), overrides)
     if source is not None:  # trained first: the settings read its weights

@@ -40,6 +40,15 @@ from grokscope.store.atomic import (
 
 KINDS = ("run", "sweep", "export", "reproduction")  # `.grokscope-<kind>`
 MARKER_TEMP = re.compile(r"^\.\.grokscope-[a-z]+\.tmp-\d+$")
+# what a sweep or reproduction folder holds: one of a grokscope older than the markers holds
+# nothing else, and is taken as grokscope's (`claim`)
+OWN_NAMES = {
+    "sweep": re.compile(r"^(sweep\.yaml|table\.parquet|report\.html|cohorts|exports|"
+                        r"[\w.-]+\.(png|csv)|\.grokscope\.lock)$"),
+    "reproduction": re.compile(r"^(events\.csv|summary\.csv|checks\.csv|reproduction\.json|"
+                               r"[\w.-]+\.png|part-\d+|source|report\.html|exports|"
+                               r"\.grokscope\.lock)$"),
+}
 
 
 def marker(folder: Path, kind: str) -> Path:
@@ -73,23 +82,22 @@ def _shown(path: Path) -> str:
     return str(path) if resolved == path.absolute() else f"{path} (-> {resolved})"
 
 
-def claim(folder: str | Path, kind: str, what: str, own: re.Pattern[str] | None = None,
-          **fields: Any) -> Path:
+def claim(folder: str | Path, kind: str, what: str, **fields: Any) -> Path:
     """Make `folder` grokscope's folder of `kind` and return it: created new, or taken when it
-    is empty or already carries that marker. Anything else is refused (ConfigError naming
-    `what`, the setting that gave the path) and nothing is written. `own`: the names a folder
-    of this kind holds, so one written before markers existed (holding nothing else) is
-    taken too. `fields` go into the marker (an export records the names it writes)."""
-    real = check_claim(folder, kind, what, own)
+    is empty or already carries that marker, or (a sweep or reproduction of an older
+    grokscope) holds only the names such a folder holds (`OWN_NAMES`). Anything else is
+    refused (ConfigError naming `what`, the setting that gave the path) and nothing is
+    written. `fields` go into the marker (an export records the names it writes)."""
+    real = check_claim(folder, kind, what)
     make_dir(real)
     if not is_marked(real, kind) or fields:
         write_text_atomic(marker(real, kind), json.dumps({"grokscope": kind, **fields}) + "\n")
     return real
 
 
-def check_claim(folder: str | Path, kind: str, what: str,
-                own: re.Pattern[str] | None = None) -> Path:
+def check_claim(folder: str | Path, kind: str, what: str) -> Path:
     """What `claim` checks, writing nothing: the resolved folder, or a ConfigError."""
+    own = OWN_NAMES.get(kind)
     folder = Path(folder)
     real = folder.resolve()
     if real.exists() and not real.is_dir():

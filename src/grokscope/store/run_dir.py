@@ -92,6 +92,8 @@ def finite_json(value: Any) -> Any:
 class RunStore:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        # (folder there, marker there) at the first write: what must still be there later
+        self._seen: tuple[bool, bool] | None = None
 
     marker_path = property(lambda self: self.path / MARKER)
     config_path = property(lambda self: self.path / "config.yaml")
@@ -250,7 +252,10 @@ class RunStore:
         """The run directory must still be there, marked, while its run writes: a folder
         deleted (or moved) under a training run is not silently recreated with the steps
         already logged missing and no config.yaml; the run stops with one line."""
-        if not self.marker_path.is_file():
+        seen = (self.path.is_dir(), self.marker_path.is_file())
+        if self._seen is None:
+            self._seen = seen  # (a store its caller did not claim has no marker, or no folder)
+        if any(before and not now for before, now in zip(self._seen, seen, strict=True)):
             raise ConfigError(f"run: {self.path} was deleted or moved while its run was "
                               "training; the run stopped (start it again to train anew)")
 
@@ -403,8 +408,7 @@ class RunStore:
 
     # --- events -------------------------------------------------------------------------
     def write_events(self, events: dict[str, Any]) -> None:
-        if not self.path.is_dir():  # (events of an older, unmarked run may be re-detected)
-            self.ensure_present()
+        self.ensure_present()
         text = json.dumps(finite_json(events), indent=2, allow_nan=False)
         write_text_atomic(self.events_path, text + "\n")
 

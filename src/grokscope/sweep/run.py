@@ -3,7 +3,6 @@ runner, and collect the table."""
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,10 +24,6 @@ from grokscope.sweep.spec import Run, expand_runs, load_sweep_spec
 from grokscope.sweep.store import SweepStore, load_sweep
 from grokscope.training.cohort import Cohort
 from grokscope.training.device import members_per_cohort
-
-# what a sweep directory holds: a folder holding only these is a sweep (of an older grokscope)
-SWEEP_NAMES = re.compile(r"^(sweep\.yaml|table\.parquet|report\.html|cohorts|exports|"
-                         r"\.grokscope\.lock)$")
 
 
 @dataclass
@@ -108,7 +103,7 @@ def run_sweep(spec_path: str | Path, sweep_dir: str | Path | None = None,
     sweep table (pandas DataFrame). `callbacks` watch every cohort's training (local runner
     only)."""
     plan, store = plan_sweep(spec_path, sweep_dir, max_members)
-    guard.claim(store.path, "sweep", "--out" if sweep_dir else "sweep", own=SWEEP_NAMES)
+    guard.claim(store.path, "sweep", "--out" if sweep_dir else "sweep")
     with DirLock(store.path, "sweep"):
         write_atomic(store.spec_path, lambda handle: handle.write(Path(spec_path).read_bytes()))
         store.relabel(plan.runs)

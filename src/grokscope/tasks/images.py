@@ -99,6 +99,8 @@ def load_mnist_files(source: str) -> dict[str, np.ndarray]:
                 if missing:
                     raise _path_error(source, f"the .npz lacks {', '.join(missing)}")
                 arrays = {k: npz[k] for k in IDX_FILES}
+        except ConfigError:
+            raise
         except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
             reason = " ".join(str(exc).split())[:80] or type(exc).__name__
             raise _path_error(source, f"not a readable .npz of arrays: {reason}") from None
