@@ -62,9 +62,21 @@ def _rendered_cleanly(page) -> None:
         "document.getElementById('broken').textContent")
 
 
+def _short(value):
+    """The payload with every list of numbers cut to 8 values: each stored field stays, the
+    curves draw faster (500 pages within the suite's budget)."""
+    if isinstance(value, dict):
+        return {k: _short(v) for k, v in value.items()}
+    if isinstance(value, list):
+        if len(value) > 8 and all(isinstance(v, int | float) or v is None for v in value):
+            return value[:8]
+        return [_short(v) for v in value]
+    return value
+
+
 @pytest.fixture(scope="module")
 def payloads(report_run, report_sweep):
-    return [report_payload(report_run), report_payload(report_sweep)]
+    return [_short(report_payload(report_run)), _short(report_payload(report_sweep))]
 
 
 def test_random_strings_in_every_stored_field_never_break_the_page(browser, payloads,
@@ -83,8 +95,7 @@ def test_random_strings_in_every_stored_field_never_break_the_page(browser, payl
         payload, paths = pages[kind]
         data = _replace(payload, paths, texts)
         data["title"] = title
-        target.write_text(render(data))
-        page.page.goto(target.resolve().as_uri())
+        page.page.set_content(render(data))  # parsed as a file's page is (3x faster than goto)
         _rendered_cleanly(page)
         seen["n"] += 1
 
