@@ -3,6 +3,7 @@
 The main entry points, imported lazily so that `grokscope --help` does not load torch:
 
     from grokscope import load_config, run_experiment, detect, Cohort, load_sweep
+    from grokscope import Monitor   # the stopping rules and forecast in your own loop
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ _API = {
     "load_sweep": "grokscope.sweep.store",
     "run_sweep": "grokscope.sweep.run",
     "ConfigError": "grokscope.errors",
+    "Monitor": "grokscope.monitor",
 }
 
 __getattr__ = lazy_attributes("grokscope", _API)
