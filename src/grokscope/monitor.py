@@ -18,14 +18,15 @@ the one `grokscope stopping` takes when it replays the same curve::
                 print(decision.reason, decision.verdict, decision.alpha1)
                 break
 
-Columns (keyword arguments of `update`; docs/integrations.md has the table):
+Columns (keyword arguments of `update`):
 
-| column | meaning | needed by |
-|---|---|---|
-| `train_acc`, `test_acc` | accuracy in [0, 1] on the train and held-out sets | always |
-| `train_loss` | mean training loss | `hopeless`, a rule monitoring it; the forecast reads it when given |
-| `test_loss` | mean held-out loss | `patience`, `gl`, `up`, `threshold` on it (their default), `hopeless` |
-| `weight_norm` | total L2 norm of the weights | optional: `hopeless` and the forecast use it when given |
+- `train_acc`, `test_acc`: accuracy in [0, 1] on the train and held-out sets; always.
+- `train_loss`: mean training loss; needed by `hopeless` and by a rule that monitors it;
+  the forecast reads it when given.
+- `test_loss`: mean held-out loss; needed by `patience`, `gl`, `up` and `threshold` on it
+  (their default) and by `hopeless`.
+- `weight_norm`: total L2 norm of the weights; optional (`hopeless` and the forecast use
+  it when given).
 
 Rules are named as `stopping:` names them (`"grokked"`, `{"name": "patience", "patience":
 20}`, or a settings object). The state is plain data (`state_dict()`), so a monitor
