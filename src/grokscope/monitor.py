@@ -184,6 +184,22 @@ class Monitor:
                               f"{'not ' if changed in present else ''}given at the first step; "
                               "give the same columns at every step")
 
+    def load_history(self, steps: Any, columns: dict[str, Any]) -> None:
+        """Take a curve logged before (a resumed run's stored rows) as if fed, without
+        deciding on it: the run was not stopped there. `columns` by column name
+        (`train_acc`, ..., `weight_norm/total`); absent ones are NaN."""
+        steps = [int(s) for s in steps]
+        if any(b <= a for a, b in zip(steps, steps[1:], strict=False)):
+            raise ConfigError("Monitor.load_history: steps must increase")
+        self._steps = steps
+        self._values = {c: [float(v) for v in columns[c]] if c in columns
+                        else [math.nan] * len(steps) for c in COLUMNS}
+        self._given = {c for c in COLUMNS if c in columns}
+
+    @property
+    def last_step(self) -> int | None:
+        return self._steps[-1] if self._steps else None
+
     def history(self) -> History:
         """The curve so far, as the rules see it."""
         return History.from_lists(self._steps, self._values,

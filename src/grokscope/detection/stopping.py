@@ -12,17 +12,22 @@ an uninterrupted run takes.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from grokscope.config import ExperimentConfig
-from grokscope.detection.forecast import Forecast, features, shipped
+from grokscope.detection.forecast import Forecast, shipped
 from grokscope.detection.online import NORM, History, Rule
 from grokscope.store.metrics import member_histories
 from grokscope.training.callbacks import Callback, Loop
 from grokscope.training.cohort import Evaluation
+
+if TYPE_CHECKING:
+    from grokscope.monitor import Decision
 
 COLUMNS = ("train_loss", "train_acc", "test_loss", "test_acc", NORM)
 P_GROK, ETA = "forecast/p_grok", "forecast/alpha1"
@@ -42,18 +47,24 @@ def member_rules(config: ExperimentConfig, n_members: int) -> list[list[Rule]]:
 
 
 class StoppingCallback(Callback):
-    """Stops each member when one of its rules fires; logs the forecast for every member."""
+    """Stops each member when one of its rules fires; logs the forecast for every member.
+
+    A thin wrapper over `grokscope.Monitor`, one per member: the decisions a researcher's own
+    loop gets from a Monitor are these, by the same code."""
 
     stop_reason = "stopping"
 
     def __init__(self, config: ExperimentConfig, n_members: int,
                  forecast: Forecast | None = None) -> None:
+        from grokscope.monitor import Monitor
+
         self.config, self.budget = config, config.train.steps
-        self.rules = member_rules(config, n_members)
+        member_rules(config, n_members)  # per-member lists checked against the cohort
         self.forecast = forecast if forecast is not None else shipped()
-        self.steps: dict[int, list[int]] = {m: [] for m in range(n_members)}
-        self.values: dict[int, dict[str, list[float]]] = {
-            m: {c: [] for c in COLUMNS} for m in range(n_members)}
+        specs = [spec.model_dump() for spec in config.stopping]
+        self.monitors = [Monitor(specs, budget=self.budget, detect=config.detect,
+                                 forecast=self.forecast, member=m) for m in range(n_members)]
+        self.decisions: dict[int, Decision] = {}
         self.requests: dict[int, str] = {}
         self.latest: dict[int, tuple[float, float]] = {}
 
@@ -64,36 +75,37 @@ class StoppingCallback(Callback):
         stored = member_histories(loop.store.load_metrics(), (NORM,))
         for member, entry in stored.items():
             keep = entry["steps"] <= loop.start
-            self.steps[member] = entry["steps"][keep].tolist()
-            self.values[member] = {c: entry[c][keep].tolist() for c in COLUMNS}
+            self.monitors[member].load_history(entry["steps"][keep],
+                                               {c: entry[c][keep] for c in COLUMNS})
 
     def history(self, member: int) -> History:
-        return History.from_lists(self.steps[member], self.values[member], self.budget)
+        return self.monitors[member].history()
 
     def on_host(self, step: int, values: dict[str, np.ndarray]) -> None:
         for position, member in enumerate(self.loop.cohort.ids):
-            if self.steps[member] and self.steps[member][-1] >= step:
+            monitor = self.monitors[member]
+            if monitor.last_step is not None and monitor.last_step >= step:
                 continue  # already held (a resumed step)
-            self.steps[member].append(step)
-            for column in COLUMNS:
-                value = values.get(column)
-                self.values[member][column].append(
-                    float(value[position]) if value is not None else float("nan"))
+            row = {c: float(values[c][position]) if values.get(c) is not None else math.nan
+                   for c in COLUMNS}
+            self.decisions[member] = monitor.update(
+                step, train_acc=row["train_acc"], test_acc=row["test_acc"],
+                train_loss=row["train_loss"], test_loss=row["test_loss"],
+                weight_norm=row[NORM])
 
     def on_log(self, step: int, evaluation: Evaluation) -> None:
         self.loop.sink.drain()  # this step's values reach the host (and `on_host`) now
         ids = self.loop.cohort.ids
         p_grok, eta = np.full(len(ids), np.nan), np.full(len(ids), np.nan)
         for position, member in enumerate(ids):
-            h = self.history(member)
-            x = features(h, self.config.detect)
-            if x is not None:
-                p_grok[position], eta[position] = self.forecast.predict(x, step)
-                self.latest[member] = (p_grok[position], eta[position])
-            for rule in self.rules[member]:
-                if rule.fires(h):
-                    self.requests[position] = rule.name
-                    break
+            decision = self.decisions.get(member)
+            if decision is None or decision.step != step:
+                continue
+            if not math.isnan(decision.p_grok):
+                p_grok[position], eta[position] = decision.p_grok, decision.eta_alpha1
+                self.latest[member] = (decision.p_grok, decision.eta_alpha1)
+            if decision.stop and decision.reason is not None:
+                self.requests[position] = decision.reason
         self.loop.sink.record_probes(step, {P_GROK: torch.from_numpy(p_grok),
                                             ETA: torch.from_numpy(eta)}, {})
 
