@@ -37,3 +37,14 @@ def test_the_acceleration_page_shows_the_shipped_one_cohort_file():
     for section, values in shown.items():
         for key, value in values.items():
             assert shipped[section][key] == value, f"{section}.{key}"
+
+
+INTEGRATIONS = DOC.with_name("integrations.md")
+
+
+@pytest.mark.parametrize("index", range(len(re.findall(r"```python\n", INTEGRATIONS.read_text()))))
+def test_integration_snippet_runs(index):
+    """docs/integrations.md: the plain loop groks, the Monitor stops after alpha1 with the
+    verdict grokked, and a stock patience stops in the memorization plateau (its asserts)."""
+    code = re.findall(r"```python\n(.*?)```", INTEGRATIONS.read_text(), re.S)[index]
+    exec(compile(code, f"{INTEGRATIONS.name}[{index}]", "exec"), {"__name__": "snippet"})
