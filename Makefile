@@ -11,7 +11,7 @@ STAMP := $(VENV)/.grokscope-installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e ".[dev,data,ray,track]"
+	$(BIN)/pip install --quiet -e ".[dev,data,ray,track,lightning,transformers]"
 	touch $(STAMP)
 
 reproduce-quick: $(STAMP)

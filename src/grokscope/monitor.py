@@ -136,6 +136,16 @@ class Monitor:
         self._given: set[str] | None = None
         self._stopped: Decision | None = None
 
+    def require(self, given: set[str]) -> None:
+        """Declare the columns that will be fed (keyword names of `update`): a rule that
+        needs another is refused now, in one line, rather than at the first update."""
+        for rule in self.rules:
+            missing = sorted(ARGUMENTS[c] for c in needed_columns(rule)
+                             if ARGUMENTS[c] not in given)
+            if missing:
+                raise ConfigError(f"Monitor: rule {rule.name!r} needs {missing[0]}, which is "
+                                  "not given (choose another rule, or log it)")
+
     # --- feeding ----------------------------------------------------------------------
     def update(self, step: int, *, train_acc: float, test_acc: float,
                train_loss: float | None = None, test_loss: float | None = None,
