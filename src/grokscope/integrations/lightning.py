@@ -25,7 +25,7 @@ ARGUMENT = {"train_acc": "train_acc", "test_acc": "val_acc", "train_loss": "trai
 _pl = require(("lightning.pytorch", "pytorch_lightning"), "lightning")
 
 
-class GrokkingEarlyStopping(_pl.Callback):
+class GrokkingEarlyStopping(_pl.Callback):  # type: ignore[name-defined,misc]
     """Stop a Lightning run when a grokscope rule fires, after each validation.
 
     Keys name what your `LightningModule` logs with `self.log`: `train_acc`, `val_acc`
@@ -59,8 +59,9 @@ class GrokkingEarlyStopping(_pl.Callback):
         if self.monitor.last_step is not None and step <= self.monitor.last_step:
             return  # validated again at the same step (e.g. trainer.validate): decided there
         logged = dict(trainer.callback_metrics)
-        values = {role: metric(logged, key, ARGUMENT[role], "GrokkingEarlyStopping")
-                  for role, key in self.keys.items()}
+        values: dict[str, Any] = {
+            role: metric(logged, key, ARGUMENT[role], "GrokkingEarlyStopping")
+            for role, key in self.keys.items()}
         self.decision = self.monitor.update(step, **values)
         stop = trainer.strategy.reduce_boolean_decision(self.decision.stop, all=False)
         if stop and not trainer.should_stop:

@@ -35,7 +35,8 @@ _tf = require(("transformers",), "transformers")
 STATE_FILE = "grokscope_monitor.json"
 
 
-class GrokkingCallback(_tf.TrainerCallback, _tf.trainer_callback.ExportableState):
+class GrokkingCallback(_tf.TrainerCallback,  # type: ignore[name-defined,misc]
+                       _tf.trainer_callback.ExportableState):
     """Stop a Hugging Face Trainer run when a grokscope rule fires, after an evaluation.
 
     Keys name metrics the Trainer reports (`train_acc`, `test_acc` required; the losses and
@@ -115,10 +116,10 @@ class GrokkingCallback(_tf.TrainerCallback, _tf.trainer_callback.ExportableState
         wanted = [k for k in self.keys.values() if k is not None]
         if not all(k in held for k in wanted):
             return
-        row = {role: metric(held, key, role, "GrokkingCallback")
-               for role, key in self.keys.items()}
+        row: dict[str, Any] = {role: metric(held, key, role, "GrokkingCallback")
+                               for role, key in self.keys.items()}
         self._pending = None
-        self.decision = self.monitor.update(step, **{k: v for k, v in row.items()})
+        self.decision = self.monitor.update(step, **row)
         if self.decision.stop:
             control.should_training_stop = True
 

@@ -191,9 +191,9 @@ class RunStore:
         last = {"config.yaml": 1, MARKER: 2, LOCK_NAME: 3}
         exports = self.path / EXPORTS
         if exports.is_dir():
-            for folder in sorted(exports.iterdir()):
-                guard.release(folder, "export", "--overwrite",
-                              guard.read_marker(folder, "export").get("entries", []))
+            for export in sorted(exports.iterdir()):
+                guard.release(export, "export", "--overwrite",
+                              guard.read_marker(export, "export").get("entries", []))
             remove_empty_dir(exports)
         for folder in OWN_FOLDERS:
             for part in sorted((self.path / folder).glob("*")):
