@@ -26,6 +26,10 @@ _API = {
     "run_sweep": "grokscope.sweep.run",
     "ConfigError": "grokscope.errors",
     "Monitor": "grokscope.monitor",
+    # probes on an ordinary nn.Module or tensor (grokscope.probes.functional)
+    "weight_norm": "grokscope.probes.functional",
+    "effective_rank": "grokscope.probes.functional",
+    "fourier_spectrum": "grokscope.probes.functional",
 }
 
 __getattr__ = lazy_attributes("grokscope", _API)
