@@ -18,7 +18,7 @@ from pathlib import Path
 import grokscope
 
 LEVELS = ["errors schema yamlio registry lazy", "config", "store", "tasks", "models", "training", "probes",
-          "detection monitor", "report integrations", "exports", "experiment doctor", "sweep", "reproduce tickets", "view",
+          "detection monitor", "report integrations", "exports", "experiment doctor importing", "sweep", "reproduce tickets", "view",
           "cli cli_sweep cli_stopping cli_view"]
 LEVEL = {name: level for level, names in enumerate(LEVELS) for name in names.split()}
 # Probe *settings* are part of the experiment schema: torch-free pydantic models that live

@@ -26,6 +26,8 @@ _API = {
     "run_sweep": "grokscope.sweep.run",
     "ConfigError": "grokscope.errors",
     "Monitor": "grokscope.monitor",
+    "save_run": "grokscope.importing",  # curves (yours, or imported) as a run directory
+    "import_run": "grokscope.importing",
     # probes on an ordinary nn.Module or tensor (grokscope.probes.functional)
     "weight_norm": "grokscope.probes.functional",
     "effective_rank": "grokscope.probes.functional",

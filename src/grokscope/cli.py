@@ -195,6 +195,34 @@ def doctor(
         raise typer.Exit(code=1)
 
 
+@app.command("import")
+def import_(
+    path: Annotated[Path, typer.Argument(help="a TensorBoard log folder, a W&B offline run "
+                                              "(folder) or a CSV file")],
+    from_: Annotated[str, typer.Option("--from", help="tensorboard, wandb or csv")],
+    out: Annotated[Path, typer.Option(help="the run directory to write (new or empty)")],
+    map_: Annotated[list[str] | None, typer.Option(
+        "--map", help="ROLE=TAG for a column under another name: train_acc, test_acc, "
+                      "train_loss, test_loss, weight_norm; repeatable")] = None,
+    budget: Annotated[int | None, typer.Option(min=1, help="the run's step budget "
+                                                         "[default: its last step]")] = None,
+) -> None:
+    """Read a run logged by TensorBoard, W&B (offline) or a CSV into a grokscope run
+    directory (one member per logged run), detect grokking, and print its events; show,
+    report, export and stopping then work on it."""
+    from grokscope.importing import import_run, parse_map
+
+    try:
+        written = import_run(path, from_, out, parse_map(map_ or []), budget)
+        from grokscope.experiment import load_run
+
+        events = load_run(written)[1].read_events()
+    except ConfigError as exc:
+        _fail(exc)
+    _print_events(events or {"members": []})
+    console.print(escape(f"run directory: {written}"))
+
+
 @app.command()
 def tasks() -> None:
     """List the registered tasks (with their operations), models and split policies."""

@@ -88,6 +88,10 @@ def run_experiment(config: ExperimentConfig, run_dir: str | Path | None = None,
     (`grokscope.training.callbacks.Callback`) see every step of the training, after the
     run's own (metric sink, probes, progress); see docs/extending.md.
     """
+    if config.source is not None:
+        raise ConfigError(f"run: this config describes curves imported from "
+                          f"{config.source.format} ({config.source.path}); an imported run "
+                          "cannot be trained (show, report, export and stopping read it)")
     store = RunStore(run_dir or Path(config.out_dir) / config.name)
     store.check_location()
     for spec in config.export:  # refused before the run directory is touched
@@ -174,7 +178,9 @@ def finalize(store: RunStore, config: ExperimentConfig, cohort: Cohort | None = 
         losses = {f"final_{split}_loss": float(c[f"{split}_loss"][-1]) if len(c["steps"])
                   else None for split in ("train", "test")}
         last = int(c["steps"][-1]) if len(c["steps"]) else None
-        rows.append({"member": index, **spec.as_dict(), **found.as_dict(), **losses,
+        settings = spec.as_dict() if config.source is None else {
+            "source_run": (config.source.runs[index:index + 1] or [None])[0]}
+        rows.append({"member": index, **settings, **found.as_dict(), **losses,
                      **measured, **spikes, **shape.as_dict(), "last_step": last,
                      **stops.get(index, _NOT_STOPPED)})
     events = {

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -249,6 +250,21 @@ class Monitor:
         if not self._steps:
             raise ConfigError("Monitor.events: no step was fed yet")
         return self._events(self.history())
+
+    def save(self, run_dir: str | Path) -> Path:
+        """Write the curve fed so far as a grokscope run directory (new or empty folder), so
+        that `grokscope show | report | export | stopping` work on it."""
+        if not self._steps:
+            raise ConfigError("Monitor.save: no step was fed yet")
+        from grokscope import save_run  # (the writer sits above the detection layer)
+
+        h = self.history()
+        curve = {"steps": h.steps, "name": np.asarray("monitor"),
+                 "tags": np.asarray(sorted(f"{ARGUMENTS[c]}={ARGUMENTS[c]}"
+                                           for c in (self._given or ()))),
+                 **{ARGUMENTS[c]: h[c] for c in COLUMNS}}
+        return save_run(run_dir, [curve], {"format": "monitor"}, self.budget,
+                         self.detect.model_dump())
 
     def state_dict(self) -> dict[str, Any]:
         """Everything the monitor holds, as JSON-able plain data (NaN as None)."""

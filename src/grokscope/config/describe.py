@@ -8,7 +8,9 @@ from grokscope.config.schema import ExperimentConfig
 
 
 def describe(config: ExperimentConfig) -> str:
-    """A one-line title: task, split and model."""
+    """A one-line title: task, split and model (or, imported, where the curves came from)."""
+    if config.source is not None:
+        return f"imported from {config.source.format} ({config.source.path})"
     task: Any = config.task  # each lambda reads the fields of its own task kind
     what = {
         "modular": lambda: f"{task.op} mod {task.p}",
@@ -22,6 +24,8 @@ def describe(config: ExperimentConfig) -> str:
 
 def describe_model(config: ExperimentConfig) -> str:
     """The architecture's size in the field's words (width/depth, or d_model/layers/heads)."""
+    if config.source is not None:
+        return "unknown (imported curves)"
     model: Any = config.model
     fields = {"mlp": ("width", "depth", "embed_dim"),
               "transformer": ("d_model", "n_layers", "n_heads", "d_mlp")}.get(model.name, ())
@@ -33,6 +37,9 @@ def describe_model(config: ExperimentConfig) -> str:
 
 def describe_recipe(config: ExperimentConfig) -> str:
     """Optimizer, its settings and links, loss, steps and batch: what trains the model."""
+    if config.source is not None:
+        tags = config.source.tags[0] if config.source.tags else []
+        return f"unknown (imported curves; columns {', '.join(tags)})"
     optim, train = config.optim, config.train
     links = [getattr(t, "name", str(t)) for t in optim.transforms]
     batch = "full batch" if train.batch_size is None else f"batch {train.batch_size}"

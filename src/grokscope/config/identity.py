@@ -32,7 +32,8 @@ ADDED_KEYS: dict[str, object] = {"optim.transforms": [], "task.nonzero_b": False
                                   "train.precision": "auto", "train.sampler": "auto",
                                   "train.order": "reshuffle", "train.log_per_decade": None,
                                   "model.init_scale_biases": True, "task.standardize": False,
-                                  "model.param_scales": None, "train.label_noise": 0.0}
+                                  "model.param_scales": None, "train.label_noise": 0.0,
+                                  "source": None}
 
 
 def is_analysis_key(key: str) -> bool:

@@ -431,6 +431,16 @@ class DetectConfig(Strict):
     descent_depth: Annotated[float, Field(gt=0, lt=1)] = 0.05
 
 
+class SourceConfig(Strict):
+    """Where an imported run's curves came from (`grokscope import`, `Monitor.save`): such
+    a run holds curves only, and refuses to be trained."""
+
+    format: Literal["tensorboard", "wandb", "csv", "monitor"]
+    path: str = ""
+    runs: list[str] = []  # the source's run of each member
+    tags: list[list[str]] = []  # per member, `role=tag` of each column read
+
+
 class ExperimentConfig(Strict):
     # one safe path component: no `/`, not `.` or `..`, not hidden
     name: Annotated[str, Field(min_length=1, max_length=200,
@@ -450,6 +460,8 @@ class ExperimentConfig(Strict):
     stopping: list[SerializeAsAny[StoppingSpec]] = []
     # tracker files written while training (docs/looking.md); they never change the training
     export: list[SerializeAsAny[ExportSpec]] = []
+    # an imported run: curves logged elsewhere (docs/integrations.md); None for a trained run
+    source: SourceConfig | None = None
 
     @field_validator("stopping", mode="before")
     @classmethod

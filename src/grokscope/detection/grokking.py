@@ -112,11 +112,14 @@ def _find_alpha1(
 
 
 def divergence_step(steps: np.ndarray, *losses: np.ndarray | None) -> int | None:
-    """The first logged step where any of the loss curves is NaN or infinite, or None."""
+    """The first logged step where any of the loss curves is NaN or infinite, or None. A
+    curve that is NaN throughout was not logged, and says nothing."""
     bad = np.zeros(len(steps), dtype=bool)
     for loss in losses:
-        if loss is not None and len(loss):
-            bad |= ~np.isfinite(np.asarray(loss, dtype=np.float64))
+        values = None if loss is None else np.asarray(loss, dtype=np.float64)
+        # a curve with no finite value at all was not logged (an imported run without it)
+        if values is not None and len(values) and np.isfinite(values).any():
+            bad |= ~np.isfinite(values)
     hits = np.flatnonzero(bad)
     return int(steps[hits[0]]) if hits.size else None
 

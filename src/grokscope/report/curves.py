@@ -29,6 +29,7 @@ def plot_curves(table: pa.Table, events: list[dict], path: Path, title: str = ""
     # figure cost ~0.6 s (measured), most of a small test run or a sweep cohort
     fig.subplots_adjust(left=0.06, right=0.99, bottom=0.12, top=0.84 if title else 0.91,
                         wspace=0.18)
+    losses = []  # the loss curves drawn (the axvlines are lines too: not these)
     for member, ev in enumerate(events):
         c = {k: np.where(np.isfinite(v), v, np.nan) if k != "steps" else v  # a diverged
              for k, v in curves(table, member).items()}  # member: its finite part only
@@ -39,6 +40,7 @@ def plot_curves(table: pa.Table, events: list[dict], path: Path, title: str = ""
         ax_acc.plot(steps, c["train_acc"][keep], color=colors[member], alpha=alpha, ls="--")
         ax_loss.plot(steps, c["test_loss"][keep], color=colors[member], alpha=alpha)
         ax_loss.plot(steps, c["train_loss"][keep], color=colors[member], alpha=alpha, ls="--")
+        losses += [c["test_loss"][keep], c["train_loss"][keep]]
         for ax in (ax_acc, ax_loss):
             if ev.get("alpha0"):
                 ax.axvline(ev["alpha0"], color=colors[member], ls=":", lw=1, alpha=alpha)
@@ -46,10 +48,12 @@ def plot_curves(table: pa.Table, events: list[dict], path: Path, title: str = ""
                 ax.axvline(ev["alpha1"], color=colors[member], lw=1.2, alpha=alpha)
     ax_acc.set(xscale="log", ylim=(-0.02, 1.02), xlabel="step", ylabel="accuracy",
                title="accuracy (test solid, train dashed)")
-    drawn = [line.get_ydata() for line in ax_loss.get_lines()]
-    positive = any(np.any(np.asarray(y, float) > 0) for y in drawn)  # NaN compares False
-    ax_loss.set(xscale="log", yscale="log" if positive else "linear", xlabel="step",
-                ylabel="loss",
+    positive = any(np.any(np.asarray(y, float) > 0) for y in losses)  # NaN compares False
+    logged = any(np.isfinite(np.asarray(y, float)).any() for y in losses)
+    if not logged:  # curves imported without their losses
+        ax_loss.text(0.5, 0.5, "no loss logged", transform=ax_loss.transAxes, ha="center")
+    ax_loss.set(xscale="log" if logged else "linear",
+                yscale="log" if positive else "linear", xlabel="step", ylabel="loss",
                 title="loss  (⋮ memorized α0, | grokked α1)")
     if n_members <= 10:
         ax_acc.legend(fontsize=8, loc="best")
