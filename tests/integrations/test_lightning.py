@@ -12,28 +12,16 @@ from torch import nn
 
 pl = pytest.importorskip("pytorch_lightning")
 
+from modular_task import mlp, split  # noqa: E402
+
 from grokscope import ConfigError  # noqa: E402
 from grokscope.integrations.lightning import GrokkingEarlyStopping  # noqa: E402
 
 pytestmark = pytest.mark.slow
-P = 31
-
-
-def _data():
-    g = torch.Generator().manual_seed(0)
-    a, b = torch.cartesian_prod(torch.arange(P), torch.arange(P)).T
-    x, y = torch.stack([a, b], 1), (a + b) % P
-    perm = torch.randperm(len(y), generator=g)
-    cut = len(y) * 6 // 10
-    return (x[perm[:cut]], y[perm[:cut]]), (x[perm[cut:]], y[perm[cut:]])
-
-
 class Modular(pl.LightningModule):
     def __init__(self) -> None:
         super().__init__()
-        torch.manual_seed(0)
-        self.net = nn.Sequential(nn.Embedding(P, 32), nn.Flatten(), nn.Linear(64, 128),
-                                 nn.ReLU(), nn.Linear(128, P))
+        self.net = mlp()
 
     def _measure(self, batch, prefix):
         x, y = batch
@@ -55,7 +43,7 @@ class Modular(pl.LightningModule):
 
 
 def _loaders():
-    (xt, yt), (xv, yv) = _data()
+    (xt, yt), (xv, yv) = split()
     full = torch.utils.data.DataLoader
     return (full(torch.utils.data.TensorDataset(xt, yt), batch_size=len(yt)),
             full(torch.utils.data.TensorDataset(xv, yv), batch_size=len(yv)))

@@ -7,25 +7,23 @@ memorization plateau; a run resumed from a checkpoint decides as the uninterrupt
 from __future__ import annotations
 
 import pytest
-import torch
 from torch import nn
 
 transformers = pytest.importorskip("transformers")
 pytest.importorskip("accelerate")
 
+from modular_task import mlp, split  # noqa: E402
+
 from grokscope import ConfigError  # noqa: E402
 from grokscope.integrations.transformers import GrokkingCallback  # noqa: E402
 
 pytestmark = pytest.mark.slow
-P = 31
 
 
 class Net(nn.Module):
     def __init__(self) -> None:
         super().__init__()
-        torch.manual_seed(0)
-        self.net = nn.Sequential(nn.Embedding(P, 32), nn.Flatten(), nn.Linear(64, 128),
-                                 nn.ReLU(), nn.Linear(128, P))
+        self.net = mlp()
 
     def forward(self, x, labels=None):
         logits = self.net(x)
@@ -34,13 +32,9 @@ class Net(nn.Module):
 
 
 def _sets():
-    g = torch.Generator().manual_seed(0)
-    a, b = torch.cartesian_prod(torch.arange(P), torch.arange(P)).T
-    x, y = torch.stack([a, b], 1), (a + b) % P
-    perm = torch.randperm(len(y), generator=g)
-    cut = len(y) * 6 // 10
-    rows = [{"x": x[i], "labels": y[i]} for i in perm.tolist()]
-    return rows[:cut], rows[cut:]
+    (xt, yt), (xv, yv) = split()
+    return ([{"x": x, "labels": y} for x, y in zip(xt, yt)],
+            [{"x": x, "labels": y} for x, y in zip(xv, yv)])
 
 
 def _accuracy(prediction):
