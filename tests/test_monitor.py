@@ -126,3 +126,34 @@ def test_a_state_from_another_monitor_is_refused():
         Monitor(["hopeless"], budget=100).load_state_dict(state)
     with pytest.raises(ConfigError, match="not a Monitor state"):
         Monitor(["grokked"]).load_state_dict({"steps": []})
+
+
+def test_a_cohort_of_monitors_fed_arrays_equals_one_monitor_per_member(members):
+    """The member axis: E members at once, a per-member rule setting, state round trip."""
+    rules = [{"name": "grokked"}, {"name": "patience", "patience": [5, 20, 40]}]
+    hs = [m.history for m in members[:3]]
+    n = min(len(h) for h in hs)
+    budget = max(h.budget for h in hs)
+    cohort = Monitor.cohort(3, rules, budget=budget)
+    alone = [Monitor([{"name": "grokked"}, {"name": "patience", "patience": p}], budget=budget)
+             for p in (5, 20, 40)]
+    for k in range(n):
+        def column(name):
+            return np.array([h[name][k] for h in hs])
+
+        steps = {int(h.steps[k]) for h in hs}
+        step = steps.pop() if len(steps) == 1 else k * 10  # the corpus logs on one grid
+        got = cohort.update(step, train_acc=column("train_acc"), test_acc=column("test_acc"),
+                            train_loss=column("train_loss"), test_loss=column("test_loss"))
+        want = [a.update(step, train_acc=float(column("train_acc")[m]),
+                         test_acc=float(column("test_acc")[m]),
+                         train_loss=float(column("train_loss")[m]),
+                         test_loss=float(column("test_loss")[m])) for m, a in enumerate(alone)]
+        assert [repr(d) for d in got] == [repr(d) for d in want]
+    restored = Monitor.cohort(3, rules, budget=budget)
+    restored.load_state_dict(json.loads(json.dumps(cohort.state_dict())))
+    assert [e.verdict for e in restored.events()] == [e.verdict for e in cohort.events()]
+    with pytest.raises(ConfigError, match="has 2 values but the cohort has 3 members"):
+        cohort.update(10**9, train_acc=[0.1, 0.2], test_acc=[0.1, 0.2, 0.3])
+    with pytest.raises(ConfigError, match="patience: has 3 values but the cohort has 2"):
+        Monitor.cohort(2, rules)

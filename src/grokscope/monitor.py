@@ -137,6 +137,13 @@ class Monitor:
         self._given: set[str] | None = None
         self._stopped: Decision | None = None
 
+    @staticmethod
+    def cohort(members: int, rules: Any = ("grokked",), budget: int | None = None,
+               detect: DetectConfig | dict[str, Any] | None = None,
+               forecast: bool | Forecast | None = None) -> MonitorCohort:
+        """Monitors with a member axis (`MonitorCohort`): E members fed with arrays."""
+        return MonitorCohort(members, rules, budget, detect, forecast)
+
     def require(self, given: set[str]) -> None:
         """Declare the columns that will be fed (keyword names of `update`): a rule that
         needs another is refused now, in one line, rather than at the first update."""
@@ -301,3 +308,69 @@ class Monitor:
         self._given = set(state["given"]) if state.get("given") is not None else None
         stopped = state.get("stopped")
         self._stopped = Decision(**stopped) if stopped else None
+
+
+class MonitorCohort:
+    """Monitors with a member axis: E members fed at once with arrays, as a cohort of models
+    trained together (a vectorized ensemble, or grokscope's own cohort) logs them. Member k
+    is `Monitor(rules, ..., member=k)`, so a rule setting given as a list gives each member
+    its own value, as in `stopping:`. `update` returns one Decision per member."""
+
+    def __init__(self, members: int, rules: Any = ("grokked",), budget: int | None = None,
+                 detect: DetectConfig | dict[str, Any] | None = None,
+                 forecast: bool | Forecast | None = None) -> None:
+        if isinstance(members, bool) or not isinstance(members, int) or members < 1:
+            raise ConfigError(f"Monitor.cohort: members must be a whole number >= 1, got "
+                              f"{members!r}")
+        specs = _rule_specs(rules)
+        for k, spec in enumerate(specs):
+            lists = {f: len(v) for f, v in (spec.items() if isinstance(spec, dict) else ())
+                     if isinstance(v, list)}
+            for field, length in lists.items():
+                if length != members:
+                    raise ConfigError(f"Monitor.cohort: rule {k} {field}: has {length} values "
+                                      f"but the cohort has {members} members")
+        shared = forecast if isinstance(forecast, Forecast) else (
+            shipped() if (budget is not None if forecast is None else forecast) else None)
+        if forecast is True and budget is None:
+            raise ConfigError("Monitor: the forecast needs budget= (it predicts generalization "
+                              "within the budget)")
+        self.members = [Monitor(specs, budget, detect, shared or False, member=m)
+                        for m in range(members)]
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    def update(self, step: int, *, train_acc: Any, test_acc: Any, train_loss: Any = None,
+               test_loss: Any = None, weight_norm: Any = None) -> list[Decision]:
+        """One logged step of every member: each column an array of E values (or None)."""
+        columns = {"train_acc": train_acc, "test_acc": test_acc, "train_loss": train_loss,
+                   "test_loss": test_loss, "weight_norm": weight_norm}
+        rows: dict[str, np.ndarray | None] = {}
+        for name, value in columns.items():
+            if value is None:
+                rows[name] = None
+                continue
+            array = np.asarray(value.detach().cpu() if hasattr(value, "detach") else value,
+                               dtype=np.float64).reshape(-1)
+            if len(array) != len(self.members):
+                raise ConfigError(f"Monitor.cohort.update: {name} has {len(array)} values but "
+                                  f"the cohort has {len(self.members)} members")
+            rows[name] = array
+        return [monitor.update(step, **{k: None if v is None else float(v[m])
+                                        for k, v in rows.items()})
+                for m, monitor in enumerate(self.members)]
+
+    def events(self) -> list[GrokkingEvents]:
+        return [monitor.events() for monitor in self.members]
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"version": 1, "members": [monitor.state_dict() for monitor in self.members]}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if not isinstance(state, dict) or not isinstance(state.get("members"), list) or len(
+                state["members"]) != len(self.members):
+            raise ConfigError(f"Monitor.cohort.load_state_dict: not the state of a cohort of "
+                              f"{len(self.members)} monitors")
+        for monitor, saved in zip(self.members, state["members"], strict=True):
+            monitor.load_state_dict(saved)

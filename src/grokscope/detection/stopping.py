@@ -62,8 +62,8 @@ class StoppingCallback(Callback):
         member_rules(config, n_members)  # per-member lists checked against the cohort
         self.forecast = forecast if forecast is not None else shipped()
         specs = [spec.model_dump() for spec in config.stopping]
-        self.monitors = [Monitor(specs, budget=self.budget, detect=config.detect,
-                                 forecast=self.forecast, member=m) for m in range(n_members)]
+        self.monitors = Monitor.cohort(n_members, specs, budget=self.budget,
+                                       detect=config.detect, forecast=self.forecast).members
         self.decisions: dict[int, Decision] = {}
         self.requests: dict[int, str] = {}
         self.latest: dict[int, tuple[float, float]] = {}
