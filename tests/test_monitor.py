@@ -138,7 +138,7 @@ def test_a_cohort_of_monitors_fed_arrays_equals_one_monitor_per_member(members):
     alone = [Monitor([{"name": "grokked"}, {"name": "patience", "patience": p}], budget=budget)
              for p in (5, 20, 40)]
     for k in range(n):
-        def column(name):
+        def column(name, k=k):
             return np.array([h[name][k] for h in hs])
 
         steps = {int(h.steps[k]) for h in hs}
