@@ -6,7 +6,7 @@ Prints whether both ranks stopped at the same step with the same decision.
 
     python benchmarks/lightning_ddp.py OUT [sync|local]
 
-Not in the test suite: in 1 of 13 runs here, gloo's teardown crashed a process after
+Not in the test suite: in 1 of 19 runs here, gloo's teardown crashed a process after
 training ("terminate called without an active exception"), which a 2-core CI must not
 turn into a red build.
 """
