@@ -131,7 +131,7 @@ def export_missing(store: RunStore, config: ExperimentConfig) -> None:
         out, what = check_folder(store, spec)
         if not guard.is_marked(out.resolve(), "export"):
             keys = [m.key for m in members_of(config)]
-            writer = spec.writer(take_folder(out, spec, keys, what))
+            writer = spec.writer(take_folder(out, spec, keys, what, store.path))
             export_run(store, config, writer)
             writer.close()
 

@@ -70,19 +70,33 @@ def check_folder(store: RunStore, spec: ExportSpec) -> tuple[Path, str]:
     what = f"export {spec.name!r}" + (" dir" if spec.dir else "")
     if spec.dir:
         guard.refuse_overlap(out, store.path, what, "run directory")
-    if not guard.is_marked(out.resolve(), "export"):
+    if guard.is_marked(out.resolve(), "export"):
+        _same_source(out, store.path, what)
+    else:
         guard.check_claim(out, "export", what)
     return out, what
 
 
-def take_folder(out: Path, spec: ExportSpec, keys: list[str], what: str) -> Path:
+def _same_source(out: Path, source: Path, what: str) -> None:
+    """An export folder belongs to the run (or sweep) it was written from: another's is
+    refused, never replaced."""
+    recorded = guard.read_marker(out.resolve(), "export").get("source")
+    if recorded is not None and Path(recorded) != Path(source).resolve():
+        raise ConfigError(f"{what}: {out} holds the export of another run ({recorded}); give "
+                          "this run's export another folder (nothing was written)")
+
+
+def take_folder(out: Path, spec: ExportSpec, keys: list[str], what: str,
+                source: Path) -> Path:
     """The export's folder, ready for a fresh writer: an export grokscope wrote there before
-    is removed (only the names its marker records), a new or empty folder is marked, anything
-    else is refused before a file is touched."""
+    from the same `source` (run or sweep) is removed (only the names its marker records), a
+    new or empty folder is marked, anything else is refused before a file is touched."""
     real = Path(out).resolve()
     if guard.is_marked(real, "export"):
+        _same_source(out, source, what)
         guard.release(real, "export", what, guard.read_marker(real, "export").get("entries", []))
-    return guard.claim(out, "export", what, to=spec.name, entries=spec.entries(keys))
+    return guard.claim(out, "export", what, to=spec.name, entries=spec.entries(keys),
+                       source=str(Path(source).resolve()))
 
 
 def feed(writer: Writer, table: Any, members: list[Member]) -> None:
@@ -123,7 +137,8 @@ class ExportCallback(Callback):
     def on_start(self, loop: Loop) -> None:
         super().on_start(loop)
         # a fresh start, or a resume: rebuilt from the store below
-        self.out = take_folder(self.out, self.spec, [m.key for m in self.members], self.what)
+        self.out = take_folder(self.out, self.spec, [m.key for m in self.members], self.what,
+                               loop.store.path)
         self.writer = self.spec.writer(self.out)
         for member in self.members:
             self.writer.open(member.key, member.name, member.group, member.settings)

@@ -201,3 +201,23 @@ def test_ticket_onto_its_source_is_refused_and_bad_steps_are_one_line(sandbox):
         bad = runner.invoke(app, ["ticket", source, *args, "--no-progress"])
         assert bad.exit_code == 2 and expected in bad.output, (args, bad.output)
         assert "ValidationError" not in bad.output and "Traceback" not in bad.output
+
+
+def test_an_export_dir_holding_another_runs_export_is_refused(sandbox):
+    """Two runs given the same `export.dir`: the second never replaces the first's files."""
+    shared = sandbox / "shared_export"
+    for name in ("one", "two"):
+        config = merge(SOURCE, {"name": name, "export": [{"name": "csv", "dir": str(shared)}],
+                                "train": {"keep_weights": []}})
+        (sandbox / f"{name}.yaml").write_text(yaml.safe_dump(config))
+    first = runner.invoke(app, ["run", str(sandbox / "one.yaml"), "--out",
+                                str(sandbox / "runs/one"), "--no-progress"])
+    assert first.exit_code == 0, first.output
+    before = (shared / "metrics.csv").read_bytes()
+    second = runner.invoke(app, ["run", str(sandbox / "two.yaml"), "--out",
+                                 str(sandbox / "runs/two"), "--no-progress"])
+    assert second.exit_code == 2 and "holds the export of another run" in second.output
+    assert (shared / "metrics.csv").read_bytes() == before
+    again = runner.invoke(app, ["run", str(sandbox / "one.yaml"), "--out",
+                                str(sandbox / "runs/one"), "--no-progress", "--overwrite"])
+    assert again.exit_code == 0, again.output  # its own export: replaced

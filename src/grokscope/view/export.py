@@ -34,7 +34,7 @@ def export(path: str | Path, to: str, out: str | Path | None = None) -> tuple[Pa
             p.name not in (".grokscope-export",) for p in target.resolve().iterdir()):
         raise ConfigError(f"export: {target} is not empty (an earlier export); give a new "
                           "folder (--out) or remove it first")
-    target = take_folder(target, spec, keys, what)
+    target = take_folder(target, spec, keys, what, path)
     writer = spec.writer(target)
     written = 0
     try:
