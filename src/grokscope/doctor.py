@@ -24,7 +24,7 @@ from grokscope.errors import ConfigError
 from grokscope.experiment import describe, load_run
 from grokscope.report import plot_curves
 from grokscope.store import guard
-from grokscope.store.atomic import TEMP, move, remove_empty_dir, remove_file, temp_files
+from grokscope.store.atomic import move, remove_empty_dir, remove_file, temp_files
 from grokscope.store.lock import DirLock, lock_holder
 from grokscope.store.run_dir import MARKER, RunStore
 
@@ -134,11 +134,10 @@ def check(path: str | Path, repair: bool = False) -> list[Finding]:
         raise ConfigError(f"doctor: {str(path)!r} is a file; give a run or sweep directory")
     if not path.is_dir():
         raise ConfigError(f"doctor: no such directory {str(path)!r}")
-    if guard.marked_as(path) == "sweep" or (
-            guard.marked_as(path) is None and (path / "cohorts").is_dir()
-            and all(guard.OWN_NAMES["sweep"].match(p.name) or TEMP.match(p.name)
-                    for p in path.iterdir())):
-        return _check_sweep(path, repair)  # (a sweep of an older grokscope: no marker)
+    kind = guard.marked_as(path)
+    if kind == "sweep" or (kind is None and (path / "cohorts").is_dir()
+                           and guard.holds_only_own(path, "sweep")):
+        return _check_sweep(path, repair)  # (or a sweep of an older grokscope: no marker)
     if not RunStore(path).marker_path.is_file():
         raise ConfigError(f"doctor: {str(path)!r} is not a directory grokscope created (no "
                           f"{MARKER} marker); doctor checks and repairs only grokscope's own "

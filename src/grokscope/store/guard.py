@@ -97,7 +97,6 @@ def claim(folder: str | Path, kind: str, what: str, **fields: Any) -> Path:
 
 def check_claim(folder: str | Path, kind: str, what: str) -> Path:
     """What `claim` checks, writing nothing: the resolved folder, or a ConfigError."""
-    own = OWN_NAMES.get(kind)
     folder = Path(folder)
     real = folder.resolve()
     if real.exists() and not real.is_dir():
@@ -109,13 +108,21 @@ def check_claim(folder: str | Path, kind: str, what: str) -> Path:
                               f"give a new or empty folder for the {kind}")
         # a marker's own interrupted write is no one else's file
         held = sorted(p.name for p in real.iterdir() if not MARKER_TEMP.match(p.name))
-        if own is not None and all(own.match(n) or TEMP.match(n) for n in held):
+        if held and holds_only_own(real, kind):
             held = []  # written by a grokscope older than the markers
         if held:
             raise ConfigError(f"{what}: {_shown(folder)} is not empty (it holds "
                               f"{', '.join(held[:5])}) and grokscope did not create it; give "
                               "a new or empty folder (nothing was written)")
     return real
+
+
+def holds_only_own(folder: Path, kind: str) -> bool:
+    """Whether `folder` holds nothing but the names a folder of `kind` holds (`OWN_NAMES`)
+    and temporary files: a sweep or reproduction of a grokscope older than the markers."""
+    own = OWN_NAMES.get(kind)
+    return own is not None and all(own.match(p.name) or TEMP.match(p.name)
+                                   for p in Path(folder).iterdir())
 
 
 def foreign(folder: Path, kind: str, entries: Iterable[str]) -> list[str]:

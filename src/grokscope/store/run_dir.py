@@ -158,10 +158,12 @@ class RunStore:
         if self.path.exists() and not self.path.is_dir():
             raise ConfigError(f"run: {self.path} is a file, not a directory; give a run "
                               "directory (--out) that is new, empty or a grokscope run")
-        foreign = [] if self.marker_path.is_file() or not self.path.is_dir() else (
-            self.foreign_entries() or ([] if self.is_run() else sorted(
-                p.name for p in self.path.iterdir()
-                if p.name != LOCK_NAME and not guard.MARKER_TEMP.match(p.name))))
+        foreign: list[str] = []
+        if self.path.is_dir() and not self.marker_path.is_file():
+            foreign = self.foreign_entries()
+            if not foreign and not self.is_run():  # only grokscope's names, yet not a run:
+                foreign = sorted(p.name for p in self.path.iterdir()  # a user's config.yaml
+                                 if p.name != LOCK_NAME and not guard.MARKER_TEMP.match(p.name))
         if foreign:
             shown = ", ".join(foreign[:5])
             raise ConfigError(f"run: {self.path} is not a grokscope run directory (it holds "
