@@ -121,6 +121,7 @@ class Monitor:
             raise ConfigError(f"Monitor: budget must be a whole number of steps >= 1, got "
                               f"{budget!r}")
         self.budget = budget
+        self.stopping = config.stopping  # the validated settings of each rule
         try:
             self.rules: list[Rule] = [spec.build(member, self.detect) for spec in config.stopping]
         except ValueError as exc:  # a per-member list without the member's value
@@ -322,21 +323,16 @@ class MonitorCohort:
         if isinstance(members, bool) or not isinstance(members, int) or members < 1:
             raise ConfigError(f"Monitor.cohort: members must be a whole number >= 1, got "
                               f"{members!r}")
-        specs = _rule_specs(rules)
-        for k, spec in enumerate(specs):
-            lists = {f: len(v) for f, v in (spec.items() if isinstance(spec, dict) else ())
-                     if isinstance(v, list)}
-            for field, length in lists.items():
+        first = Monitor(rules, budget, detect, forecast, member=0)  # checks the settings
+        for k, spec in enumerate(first.stopping):
+            for field, length in spec.member_lists().items():
                 if length != members:
-                    raise ConfigError(f"Monitor.cohort: rule {k} {field}: has {length} values "
-                                      f"but the cohort has {members} members")
-        shared = forecast if isinstance(forecast, Forecast) else (
-            shipped() if (budget is not None if forecast is None else forecast) else None)
-        if forecast is True and budget is None:
-            raise ConfigError("Monitor: the forecast needs budget= (it predicts generalization "
-                              "within the budget)")
-        self.members = [Monitor(specs, budget, detect, shared or False, member=m)
-                        for m in range(members)]
+                    raise ConfigError(f"stopping.{k}.{field}: has {length} values but the "
+                                      f"cohort has {members} members")
+        # one forecast (the shipped model, loaded once) serves every member
+        self.members = [first] + [Monitor(first.specs, budget, first.detect,
+                                          first.forecast or False, member=m)
+                                  for m in range(1, members)]
 
     def __len__(self) -> int:
         return len(self.members)

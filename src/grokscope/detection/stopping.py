@@ -35,15 +35,12 @@ P_GROK, ETA = "forecast/p_grok", "forecast/alpha1"
 
 def member_rules(config: ExperimentConfig, n_members: int) -> list[list[Rule]]:
     """Each member's rules, built from `stopping:` (a list setting gives each member its own
-    value); a one-line error when a list does not match the cohort."""
-    from grokscope.errors import ConfigError
+    value); a one-line error when a list does not match the cohort (`Monitor.cohort`)."""
+    from grokscope.monitor import Monitor
 
-    for k, spec in enumerate(config.stopping):
-        for field, length in spec.member_lists().items():
-            if length != n_members:
-                raise ConfigError(f"stopping.{k}.{field}: has {length} values but the cohort "
-                                  f"has {n_members} members")
-    return [[spec.build(m, config.detect) for spec in config.stopping] for m in range(n_members)]
+    specs = [spec.model_dump() for spec in config.stopping]
+    cohort = Monitor.cohort(n_members, specs, detect=config.detect, forecast=False)
+    return [monitor.rules for monitor in cohort.members]
 
 
 class StoppingCallback(Callback):
@@ -59,7 +56,6 @@ class StoppingCallback(Callback):
         from grokscope.monitor import Monitor
 
         self.config, self.budget = config, config.train.steps
-        member_rules(config, n_members)  # per-member lists checked against the cohort
         self.forecast = forecast if forecast is not None else shipped()
         specs = [spec.model_dump() for spec in config.stopping]
         self.monitors = Monitor.cohort(n_members, specs, budget=self.budget,
