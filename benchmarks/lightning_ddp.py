@@ -19,36 +19,12 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
-from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "integrations"))
-from modular_task import mlp, split  # noqa: E402
+from modular_lightning import Modular  # noqa: E402
+from modular_task import split  # noqa: E402
 
 from grokscope.integrations.lightning import GrokkingEarlyStopping  # noqa: E402
-
-
-class Modular(pl.LightningModule):
-    def __init__(self, sync: bool) -> None:
-        super().__init__()
-        self.net, self.sync = mlp(), sync
-
-    def _measure(self, batch, prefix):
-        x, y = batch
-        logits = self.net(x)
-        loss = nn.functional.cross_entropy(logits, y)
-        self.log(f"{prefix}_loss", loss, sync_dist=self.sync)
-        self.log(f"{prefix}_acc", (logits.argmax(-1) == y).float().mean(), sync_dist=self.sync)
-        return loss
-
-    def training_step(self, batch, batch_idx):
-        return self._measure(batch, "train")
-
-    def validation_step(self, batch, batch_idx):
-        self._measure(batch, "val")
-
-    def configure_optimizers(self):
-        return torch.optim.AdamW(self.parameters(), lr=1e-2, weight_decay=1.0,
-                                 betas=(0.9, 0.98))
 
 
 class Recording(GrokkingEarlyStopping):

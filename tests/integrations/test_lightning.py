@@ -8,38 +8,16 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch import nn
 
 pl = pytest.importorskip("pytorch_lightning")
 
-from modular_task import mlp, split  # noqa: E402
+from modular_lightning import Modular  # noqa: E402
+from modular_task import split  # noqa: E402
 
 from grokscope import ConfigError  # noqa: E402
 from grokscope.integrations.lightning import GrokkingEarlyStopping  # noqa: E402
 
 pytestmark = pytest.mark.slow
-class Modular(pl.LightningModule):
-    def __init__(self) -> None:
-        super().__init__()
-        self.net = mlp()
-
-    def _measure(self, batch, prefix):
-        x, y = batch
-        logits = self.net(x)
-        loss = nn.functional.cross_entropy(logits, y)
-        self.log(f"{prefix}_loss", loss)
-        self.log(f"{prefix}_acc", (logits.argmax(-1) == y).float().mean())
-        return loss
-
-    def training_step(self, batch, batch_idx):
-        return self._measure(batch, "train")
-
-    def validation_step(self, batch, batch_idx):
-        self._measure(batch, "val")
-
-    def configure_optimizers(self):
-        return torch.optim.AdamW(self.parameters(), lr=1e-2, weight_decay=1.0,
-                                 betas=(0.9, 0.98))
 
 
 def _loaders():
@@ -47,8 +25,6 @@ def _loaders():
     full = torch.utils.data.DataLoader
     return (full(torch.utils.data.TensorDataset(xt, yt), batch_size=len(yt)),
             full(torch.utils.data.TensorDataset(xv, yv), batch_size=len(yv)))
-
-
 
 
 @pytest.fixture(scope="module")
