@@ -353,9 +353,12 @@ class MonitorCohort:
                 raise ConfigError(f"Monitor.cohort.update: {name} has {len(array)} values but "
                                   f"the cohort has {len(self.members)} members")
             rows[name] = array
-        return [monitor.update(step, **{k: None if v is None else float(v[m])
-                                        for k, v in rows.items()})
-                for m, monitor in enumerate(self.members)]
+        decisions = []
+        for m, monitor in enumerate(self.members):
+            values: dict[str, Any] = {k: None if v is None else float(v[m])
+                                      for k, v in rows.items()}
+            decisions.append(monitor.update(step, **values))
+        return decisions
 
     def events(self) -> list[GrokkingEvents]:
         return [monitor.events() for monitor in self.members]

@@ -35,8 +35,11 @@ _tf = require(("transformers",), "transformers")
 STATE_FILE = "grokscope_monitor.json"
 
 
-class GrokkingCallback(_tf.TrainerCallback,  # type: ignore[name-defined,misc]
-                       _tf.trainer_callback.ExportableState):
+TrainerCallback: Any = _tf.TrainerCallback  # (imported at run time: typed Any)
+ExportableState: Any = _tf.trainer_callback.ExportableState
+
+
+class GrokkingCallback(TrainerCallback, ExportableState):
     """Stop a Hugging Face Trainer run when a grokscope rule fires, after an evaluation.
 
     Keys name metrics the Trainer reports (`train_acc`, `test_acc` required; the losses and
