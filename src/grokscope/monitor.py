@@ -44,7 +44,7 @@ import numpy as np
 
 from grokscope.config import DetectConfig, parse_config
 from grokscope.detection.forecast import Forecast, features, shipped
-from grokscope.detection.grokking import GrokkingEvents, detect
+from grokscope.detection.grokking import GrokkingEvents
 from grokscope.detection.online import NORM, History, Rule
 from grokscope.errors import ConfigError
 
@@ -242,10 +242,8 @@ class Monitor:
         return decision
 
     def _events(self, h: History) -> GrokkingEvents:
-        loss = {c: h[c] if c in (self._given or ()) else None for c in ("train_loss",
-                                                                       "test_loss")}
-        return detect(h.steps, h["train_acc"], h["test_acc"], self.detect,
-                      loss["train_loss"], loss["test_loss"])
+        # a loss not given is NaN throughout, which detect() reads as not logged
+        return h.detected(self.detect)
 
     # --- results and state ------------------------------------------------------------
     @property

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from grokscope.config import DetectConfig
-from grokscope.detection.grokking import detect
+from grokscope.detection.grokking import GrokkingEvents, detect
 
 NORM = "weight_norm/total"  # the probe column the progress measures read, when logged
 
@@ -31,6 +31,8 @@ class History:
     steps: np.ndarray
     columns: dict[str, np.ndarray]
     budget: int
+    _detected: dict[int, GrokkingEvents] = field(default_factory=dict, repr=False,
+                                                 compare=False)
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -40,6 +42,15 @@ class History:
 
     def get(self, name: str) -> np.ndarray | None:
         return self.columns.get(name)
+
+    def detected(self, cfg: DetectConfig) -> GrokkingEvents:
+        """`detect()` on this history with thresholds `cfg`, computed once: the `grokked` rule
+        and the Monitor's verdict read the same events at each log."""
+        key = id(cfg)
+        if key not in self._detected:
+            self._detected[key] = detect(self.steps, self["train_acc"], self["test_acc"], cfg,
+                                         self.get("train_loss"), self.get("test_loss"))
+        return self._detected[key]
 
     def prefix(self, n: int) -> History:
         """The history up to its n-th log (what a rule saw then)."""
@@ -189,8 +200,7 @@ class Grokked(Rule):
     def fires(self, h: History) -> bool:
         if len(h) < 2:
             return False
-        found = detect(h.steps, h["train_acc"], h["test_acc"], self.cfg, h.get("train_loss"),
-                       h.get("test_loss"))
+        found = h.detected(self.cfg)
         if found.alpha1 is None or found.verdict not in ("grokked", "generalized-without-delay"):
             return False
         log_every = float(np.median(np.diff(h.steps)))
