@@ -178,8 +178,9 @@ def finalize(store: RunStore, config: ExperimentConfig, cohort: Cohort | None = 
         losses = {f"final_{split}_loss": float(c[f"{split}_loss"][-1]) if len(c["steps"])
                   else None for split in ("train", "test")}
         last = int(c["steps"][-1]) if len(c["steps"]) else None
+        runs = config.source.runs if config.source is not None else []
         settings = spec.as_dict() if config.source is None else {
-            "source_run": (config.source.runs[index:index + 1] or [None])[0]}
+            "source_run": runs[index] if index < len(runs) else None}
         rows.append({"member": index, **settings, **found.as_dict(), **losses,
                      **measured, **spikes, **shape.as_dict(), "last_step": last,
                      **stops.get(index, _NOT_STOPPED)})
